@@ -1,0 +1,41 @@
+import streamlit as st
+
+from ui import frames, render
+from ui.controls import page_setup
+from ui.pages import stage_page
+
+PAGE = stage_page(1)
+settings, trace = page_setup(PAGE)
+tokens = render.labels(trace)
+d_model = trace.config.d_model
+columns = frames.dim_labels("x", d_model)
+
+render.draw_stage_intro(
+    PAGE,
+    "The sentence is split into tokens, and each token is looked up in a table of vectors: its "
+    "**embedding**. Stacked as rows, they form the matrix **X**, one row per token. In a trained model "
+    "these vectors are learned so that related words get similar vectors; here they are random but fixed "
+    "(the same word always gets the same row). Attention by itself ignores word order, so a "
+    "**positional encoding** can be added to tell the positions apart.",
+    r"X_i = E[\text{token}_i] + P_i \qquad X \in \mathbb{R}^{n \times d_{model}}",
+)
+render.draw_shapes(("tokens", (len(tokens),)), ("X", trace.x.shape))
+st.markdown("**Tokens:** " + " · ".join(f"`{render.escape_markdown(t)}`" if t != "`" else "\\`" for t in tokens))
+
+if trace.config.positional == "none":
+    render.draw_heatmap(frames.matrix_frame(trace.x, tokens, columns), "X", x_title="dimension",
+                        y_title="token")
+    st.caption("No positional encoding: repeated words get identical rows. Switch it on under "
+               "*Model settings* to see them differ.")
+else:
+    left, middle, right = st.columns(3)
+    with left:
+        render.draw_heatmap(frames.matrix_frame(trace.embeddings, tokens, columns), "embeddings",
+                            title="token embedding E")
+    with middle:
+        render.draw_heatmap(frames.matrix_frame(trace.positional, tokens, columns), "positional",
+                            title="+ positional encoding P")
+    with right:
+        render.draw_heatmap(frames.matrix_frame(trace.x, tokens, columns), "X", title="= X")
+
+render.draw_nav(PAGE, settings)

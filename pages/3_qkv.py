@@ -1,0 +1,29 @@
+import streamlit as st
+
+from ui import frames, render
+from ui.controls import page_setup
+from ui.pages import stage_page
+
+PAGE = stage_page(3)
+settings, trace = page_setup(PAGE)
+head = settings.head
+tokens = render.labels(trace)
+
+render.draw_stage_intro(
+    PAGE,
+    "Every token now has three vectors. Its **query** will be compared with every token's **key** to "
+    "decide where to look; the **values** are what gets mixed together once that is decided. "
+    "Q and K must have the same width d_k so that they can be compared with a dot product; "
+    "V may have its own width d_v.",
+    r"q_i = x_i W_q,\quad k_j = x_j W_k,\quad v_j = x_j W_v",
+)
+render.draw_shapes(("Q", trace.q.shape[1:]), ("K", trace.k.shape[1:]), ("V", trace.v.shape[1:]))
+for column, (name, matrix, prefix) in zip(
+    st.columns(3), (("Q", trace.q, "q"), ("K", trace.k, "k"), ("V", trace.v, "v")), strict=True
+):
+    with column:
+        render.draw_heatmap(frames.matrix_frame(matrix[head], tokens, frames.dim_labels(prefix, matrix.shape[-1])),
+                            name, title=f"{name} (queries)" if name == "Q" else
+                            f"{name} ({'keys' if name == 'K' else 'values'})", y_title="token")
+
+render.draw_nav(PAGE, settings)

@@ -1,0 +1,34 @@
+import streamlit as st
+
+from ui import frames, render
+from ui.controls import page_setup
+from ui.pages import stage_page
+
+PAGE = stage_page(7)
+settings, trace = page_setup(PAGE)
+head = settings.head
+tokens = render.labels(trace)
+value_dims = frames.dim_labels("v", trace.v.shape[-1])
+
+render.draw_stage_intro(
+    PAGE,
+    "Each token's new vector is a **weighted average of all the value vectors**, using its row of "
+    "attention weights. A token that attends mostly to \"cat\" ends up carrying mostly cat's value. "
+    "This output is the token's representation, now mixed with the context it attended to.",
+    r"\text{output}_i = \sum_j A_{ij}\, v_j \qquad O = A V",
+)
+render.draw_shapes(("A", trace.weights.shape[1:]), ("V", trace.v.shape[1:]), ("output", trace.head_outputs.shape[1:]))
+
+left, right = st.columns([2, 3])
+with left:
+    render.draw_heatmap(frames.matrix_frame(trace.weights[head], tokens, tokens), "weights", kind="weights",
+                        title="A (softmax weights)", x_title="key", y_title="query")
+with right:
+    render.draw_heatmap(frames.matrix_frame(trace.head_outputs[head], tokens, value_dims), "head_output",
+                        title="output = A · V", y_title="token")
+
+st.subheader("One token's output, as a weighted sum")
+i = render.token_picker(trace, "Token", "query", default=min(2, len(tokens) - 1))
+render.draw_weighted_sum(trace, head, i)
+render.draw_numbers(trace, head, stage=7, i=i)
+render.draw_nav(PAGE, settings)

@@ -1,0 +1,42 @@
+import streamlit as st
+
+from ui import frames, render
+from ui.controls import page_setup
+from ui.pages import EXTRA_PAGES
+
+PAGE = EXTRA_PAGES[0]
+settings, trace = page_setup(PAGE)
+tokens = render.labels(trace)
+config = trace.config
+
+st.title(PAGE.title)
+st.markdown(
+    "A layer usually runs several heads side by side, each with its own W_q, W_k and W_v, so each can "
+    "attend to something different. Their outputs are placed next to each other (**concatenated**) and "
+    "one more learned matrix, **W_o**, mixes them back to d_model columns. Set the number of heads under "
+    "*Model settings* in the sidebar."
+)
+st.latex(r"\text{output} = [\,O_1 \mid O_2 \mid \dots \mid O_h\,]\; W_o")
+render.draw_shapes(("concat", trace.concat.shape), ("W_o", trace.w_o.shape), ("output", trace.output.shape))
+
+st.subheader("Each head's attention weights")
+for index, column in enumerate(st.columns(config.n_heads)):
+    with column:
+        render.draw_heatmap(frames.matrix_frame(trace.weights[index], tokens, tokens), f"weights_head_{index + 1}",
+                            kind="weights", title=f"head {index + 1}", numbers=config.n_heads <= 2)
+
+st.subheader("concat · W_o = output")
+concat_dims = [f"h{h + 1}·o{m + 1}" for h in range(config.n_heads) for m in range(config.d_v)]
+model_dims = frames.dim_labels("y", config.d_model)
+left, times, middle, equals, right = st.columns([len(concat_dims) + 2, 0.6, config.d_model + 2, 0.6,
+                                                 config.d_model + 2])
+with left:
+    render.draw_heatmap(frames.matrix_frame(trace.concat, tokens, concat_dims), "concat", title="concat")
+times.markdown("## ·")
+with middle:
+    render.draw_heatmap(frames.matrix_frame(trace.w_o, concat_dims, model_dims), "W_o", title="W_o")
+equals.markdown("## =")
+with right:
+    render.draw_heatmap(frames.matrix_frame(trace.output, tokens, model_dims), "output", title="output")
+
+render.draw_nav(PAGE, settings)

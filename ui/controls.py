@@ -1,0 +1,201 @@
+"""The sidebar every page shares: settings bound to the URL, the page list, and the cached trace.
+
+Every page starts with ``settings, trace = page_setup(PAGE)``. The widgets use
+Streamlit's own query-parameter binding, so the URL always holds the view; the
+page links carry the current values over explicitly, because Streamlit drops a
+URL value that was never touched on the first page switch.
+"""
+
+import math
+from dataclasses import dataclass
+
+import streamlit as st
+
+from attention_core import AttentionConfig, AttentionInputError, run_attention
+from attention_core.attention import POSITIONAL_KINDS
+from ui import render
+from ui.pages import PAGES
+
+DEFAULT_SENTENCE = "the cat sat on the mat"
+MAX_SENTENCE_CHARS = 2000  # the widget stops accepting text past this; the token limit says why
+DEFAULTS = AttentionConfig()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar chose."""
+
+    sentence: str
+    config: AttentionConfig
+    head: int  # 0-based index of the head the stage pages show
+    link_params: dict  # the non-default settings as URL parameters, carried by page links
+
+
+@dataclass(frozen=True)
+class Control:
+    key: str  # the URL parameter and the session-state key
+    default: object
+
+    def to_url(self, value):  # the text Streamlit's binding writes for value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+
+CONTROLS = {
+    c.key: c
+    for c in (
+        Control("sentence", DEFAULT_SENTENCE),
+        Control("seed", DEFAULTS.seed),
+        Control("d_model", DEFAULTS.d_model),
+        Control("d_k", DEFAULTS.d_k),
+        Control("d_v", DEFAULTS.d_v),
+        Control("heads", DEFAULTS.n_heads),
+        Control("positional", DEFAULTS.positional),
+        Control("causal", DEFAULTS.causal),
+        Control("scale", DEFAULTS.scale),
+        Control("temperature", DEFAULTS.temperature),
+        Control("head", 1),
+    )
+}
+PAGE_KEYS = ("query", "key")  # cell selectors drawn by the stage pages, also carried by links
+
+
+def _parses_to(raw, value):
+    """Whether a URL value means the widget's value (so a default-valued parameter raises no notice)."""
+    if isinstance(value, bool):
+        return raw.lower() in (("true", "1") if value else ("false", "0"))
+    if isinstance(value, int | float):
+        try:
+            return math.isclose(float(raw), value)
+        except ValueError:
+            return False
+    return raw == value
+
+
+def _settings_ui():  # draws the setting widgets -> dict of values
+    sidebar = st.sidebar
+    values = {
+        "sentence": sidebar.text_input(
+            "Sentence",
+            DEFAULT_SENTENCE,
+            key="sentence",
+            bind="query-params",
+            max_chars=MAX_SENTENCE_CHARS,
+            help=f"Words and punctuation become tokens; up to {DEFAULTS.max_tokens} tokens.",
+        )
+    }
+    with sidebar.expander("Model settings", expanded=False, icon=":material/tune:"):
+        left, right = st.columns(2)
+        values["d_model"] = left.number_input(
+            "d_model", 2, 64, DEFAULTS.d_model, key="d_model", bind="query-params",
+            help="Width of each token's embedding (a row of X).",
+        )
+        values["seed"] = right.number_input(
+            "Seed", 0, 2**32 - 1, DEFAULTS.seed, key="seed", bind="query-params",
+            help="Fixes the random embeddings and weights.",
+        )
+        values["d_k"] = left.number_input(
+            "d_k", 1, 64, DEFAULTS.d_k, key="d_k", bind="query-params",
+            help="Width of each query and key vector.",
+        )
+        values["d_v"] = right.number_input(
+            "d_v", 1, 64, DEFAULTS.d_v, key="d_v", bind="query-params",
+            help="Width of each value vector.",
+        )
+        values["heads"] = left.number_input(
+            "Heads", 1, 8, DEFAULTS.n_heads, key="heads", bind="query-params",
+            help="Independent attention heads, each with its own W_q, W_k, W_v.",
+        )
+        values["temperature"] = right.number_input(
+            "Temperature", 0.01, 100.0, DEFAULTS.temperature, step=0.25, format="%.2f",
+            key="temperature", bind="query-params",
+            help="Scores are divided by this before softmax: below 1 sharpens, above 1 flattens.",
+        )
+        values["positional"] = st.selectbox(
+            "Positional encoding", POSITIONAL_KINDS, key="positional", bind="query-params",
+            help="Sinusoidal adds a different pattern to each position, so word order matters.",
+        )
+    values["scale"] = sidebar.toggle(
+        "Scale by √d_k", DEFAULTS.scale, key="scale", bind="query-params",
+        help="Switch off to see the softmax saturate.",
+    )
+    values["causal"] = sidebar.toggle(
+        "Causal mask", DEFAULTS.causal, key="causal", bind="query-params",
+        help="Each token may only attend to itself and the tokens before it.",
+    )
+    values["head"] = (
+        sidebar.selectbox("Head shown", range(1, values["heads"] + 1), key="head", bind="query-params")
+        if values["heads"] > 1
+        else 1
+    )
+    return values
+
+
+def _notices(raw_params, values):
+    """Short notes for link parameters that were unknown or could not be used."""
+    notes = []
+    for key, raw in raw_params.items():
+        if key in PAGE_KEYS:
+            continue
+        if key not in CONTROLS:
+            notes.append(f"Ignored the unknown link parameter “{key}”.")
+        elif not _parses_to(raw, values[key]):
+            default = CONTROLS[key].to_url(CONTROLS[key].default)
+            notes.append(f"The link's value for “{key}” was not usable; using {default} instead.")
+    return notes
+
+
+def _page_list(link_params):
+    st.sidebar.divider()
+    for page in PAGES:
+        st.sidebar.page_link(page.path, label=page.title, icon=page.icon, query_params=link_params)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def compute_trace(sentence, config):  # -> AttentionTrace; one computation per setting, shared by all pages
+    return run_attention(sentence, config)
+
+
+def controls():  # draws the sidebar -> Settings (or None where the settings are unusable)
+    first_run = "ui_url_checked" not in st.session_state
+    raw_params = st.query_params.to_dict() if first_run else {}
+    values = _settings_ui()
+    for note in _notices(raw_params, values):
+        st.toast(note, icon=":material/link_off:")
+    st.session_state["ui_url_checked"] = True
+    link_params = {
+        key: CONTROLS[key].to_url(value) for key, value in values.items() if value != CONTROLS[key].default
+    }
+    link_params |= {key: str(st.session_state[key]) for key in PAGE_KEYS if st.session_state.get(key)}
+    _page_list(link_params)
+    config = AttentionConfig(
+        d_model=values["d_model"],
+        d_k=values["d_k"],
+        d_v=values["d_v"],
+        n_heads=values["heads"],
+        seed=values["seed"],
+        positional=values["positional"],
+        causal=values["causal"],
+        scale=values["scale"],
+        temperature=values["temperature"],
+    )
+    return Settings(values["sentence"], config, min(values["head"], values["heads"]) - 1, link_params)
+
+
+def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
+    """Page title, the sidebar and the trace; for unusable input, a message instead of the page."""
+    st.set_page_config(page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide")
+    settings = controls()
+    if not compute:
+        return settings, None
+    try:
+        trace = compute_trace(settings.sentence, settings.config)
+    except AttentionInputError as error:
+        st.title(page.title)
+        st.info(str(error), icon=":material/edit_note:")
+        st.stop()
+    render.draw_trace_download(trace)
+    return settings, trace

@@ -1,0 +1,28 @@
+"""Matrices from the trace as labelled DataFrames (the Annotated Transformer's mtx2df, kept apart from drawing)."""
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+
+def token_labels(tokens):  # n tokens -> n unique labels; a repeated token gets its occurrence: "the", "the²"
+    superscripts = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+    seen = Counter()
+    labels = []
+    for token in tokens:
+        seen[token] += 1
+        labels.append(token if seen[token] == 1 else f"{token}{str(seen[token]).translate(superscripts)}")
+    return labels
+
+
+def dim_labels(prefix, size):  # "q", 4 -> ["q1", "q2", "q3", "q4"]
+    return [f"{prefix}{m + 1}" for m in range(size)]
+
+
+def matrix_frame(matrix, rows, columns):  # [r, c], r labels, c labels -> DataFrame
+    return pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=list(rows), columns=list(columns))
+
+
+def tidy(frame, row_name="row", column_name="column"):  # DataFrame -> long frame (row, column, value)
+    return frame.rename_axis(index=row_name, columns=column_name).stack().rename("value").reset_index()

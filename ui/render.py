@@ -1,0 +1,151 @@
+"""Drawing helpers the pages share; they read the trace and never compute attention themselves."""
+
+import re
+
+import streamlit as st
+
+from attention_core import output_terms, score_terms, softmax_terms
+from ui import charts, export, frames, numbers
+from ui.pages import neighbours
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text):  # user text -> markdown that shows it literally
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def labels(trace):  # the token labels used on every axis
+    return frames.token_labels(trace.tokens)
+
+
+def draw_heatmap(frame, name, *, kind="signed", title=None, x_title=None, y_title=None, numbers=None,
+                 height=None, download=True):
+    """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers."""
+    figure = charts.heatmap(
+        frame, kind=kind, title=title, x_title=x_title, y_title=y_title, numbers=numbers, height=height
+    )
+    st.plotly_chart(
+        figure,
+        width="stretch",
+        key=f"chart_{name}",
+        config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
+    )
+    if download:
+        st.download_button(
+            f"{name}.csv",
+            export.frame_csv(frame),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key=f"csv_{name}",
+            type="tertiary",
+        )
+
+
+def draw_shapes(*items):  # ("X", (6, 8)), ... -> one line of shapes
+    st.caption(" · ".join(f"**{name}** `[{' × '.join(map(str, shape))}]`" for name, shape in items))
+
+
+def draw_stage_intro(page, text, formula):
+    st.title(page.title)
+    st.markdown(text)
+    st.latex(formula)
+
+
+def draw_nav(page, settings, key="bottom"):
+    """Previous and next links, always in the same place, carrying the current settings."""
+    previous, following = neighbours(page)
+    left, _, right = st.columns([2, 3, 2])
+    if previous:
+        left.page_link(previous.path, label=f"Previous: {previous.title}", icon=":material/arrow_back:",
+                       query_params=settings.link_params)
+    if following:
+        right.page_link(following.path, label=f"Next: {following.title}", icon=":material/arrow_forward:",
+                        query_params=settings.link_params)
+
+
+def draw_trace_download(trace):
+    st.sidebar.download_button(
+        "Download the whole trace (JSON)",
+        export.trace_json(trace),
+        file_name="attention_trace.json",
+        mime="application/json",
+        icon=":material/data_object:",
+        width="stretch",
+    )
+
+
+def token_picker(trace, label, key, default=0):  # -> index of the chosen token; bound to the URL
+    options = labels(trace)
+    chosen = st.selectbox(label, options, index=min(default, len(options) - 1), key=key, bind="query-params")
+    return options.index(chosen)
+
+
+def draw_score_pipeline(trace, head, focus):
+    """Raw scores, scaled scores and softmax weights side by side; ``focus`` (4, 5 or 6) is outlined."""
+    tokens = labels(trace)
+    config = trace.config
+    divisor = f"÷ {trace.divisor:.3g}" if config.scale or config.temperature != 1 else "÷ 1 (scaling off)"
+    panels = (
+        (4, "scores", trace.scores[head], "signed", "4. raw scores Q·Kᵀ"),
+        (5, "scaled", trace.scaled[head], "signed", f"5. scaled ({divisor})"),
+        (6, "weights", trace.weights[head], "weights", "6. softmax weights"),
+    )
+    for column, (number, name, matrix, kind, title) in zip(st.columns(3), panels, strict=True):
+        with column.container(border=number == focus):
+            draw_heatmap(frames.matrix_frame(matrix, tokens, tokens), name, kind=kind, title=title,
+                         x_title="key", y_title="query")
+
+
+def draw_numbers(trace, head, stage, i=None):
+    """"Show me the numbers": the arithmetic behind one cell at the given stage (4..7).
+
+    ``i`` is the query row when the page already has a picker for it.
+    """
+    tokens = labels(trace)
+    with st.expander("Show me the numbers", expanded=True, icon=":material/calculate:"):
+        left, right = st.columns(2)
+        if i is None:
+            with left:
+                i = token_picker(trace, "Query token (row)", "query")
+        if stage <= 5:
+            with right:
+                j = token_picker(trace, "Key token (column)", "key")
+            terms = score_terms(trace, head, i, j)
+            st.markdown(f"Query **{escape_markdown(tokens[i])}** against key **{escape_markdown(tokens[j])}**: "
+                        "multiply the two vectors entry by entry and add up.")
+            st.dataframe(numbers.score_table(terms).style.format("{:.4f}"), width="content")
+            st.latex(numbers.score_formula(terms, i, j))
+            if not trace.config.scale:
+                st.caption("Scaling is off, so the score is divided only by the temperature.")
+        if stage == 6:
+            terms = softmax_terms(trace, head, i)
+            st.markdown(f"Row **{escape_markdown(tokens[i])}**: subtract the row's largest score "
+                        f"({terms.row_max:.4f}) so no exponential overflows, exponentiate, divide by the sum "
+                        f"({terms.total:.4f}).")
+            st.dataframe(numbers.softmax_table(terms, tokens).style.format("{:.4f}", na_rep="masked"),
+                         width="content")
+        if stage == 7:
+            terms = output_terms(trace, head, i)
+            st.markdown(f"Output for **{escape_markdown(tokens[i])}**: each value vector times its weight, "
+                        "then added up.")
+            value_dims = frames.dim_labels("v", trace.v.shape[-1])
+            st.dataframe(numbers.output_table(terms, tokens, value_dims).style.format("{:.4f}"), width="content")
+            st.latex(numbers.output_formula(terms, i))
+
+
+def draw_weighted_sum(trace, head, i):
+    """Output row i as the picture "0.6·V(the) + 0.3·V(cat) + …": one row per weighted value, then the sum."""
+    tokens = labels(trace)
+    terms = output_terms(trace, head, i)
+    order = sorted(range(len(tokens)), key=lambda j: -terms.weights[j])
+    st.markdown(
+        f"output({escape_markdown(tokens[i])}) = "
+        + " + ".join(f"{terms.weights[j]:.2f} · V({escape_markdown(tokens[j])})" for j in order[:6])
+        + (" + …" if len(tokens) > 6 else "")
+    )
+    rows = [f"{terms.weights[j]:.2f} × V({tokens[j]})" for j in range(len(tokens))] + [f"= output({tokens[i]})"]
+    matrix = [*terms.contributions, terms.total]
+    draw_heatmap(frames.matrix_frame(matrix, rows, frames.dim_labels("v", trace.v.shape[-1])),
+                 f"weighted_sum_{i + 1}", title="each value vector times its weight, and their sum")

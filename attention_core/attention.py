@@ -1,6 +1,7 @@
 """Stages 2-7: projections, scores, scaling, softmax and the weighted sum of values."""
 
 import math
+import numbers
 import operator
 from dataclasses import dataclass, field
 
@@ -58,10 +59,9 @@ class AttentionConfig:
         for name in ("causal", "scale"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise AttentionInputError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-        try:
-            temperature = float(self.temperature)
-        except (TypeError, ValueError):
-            raise AttentionInputError(f"Temperature must be a number; got {self.temperature!r}.") from None
+        if isinstance(self.temperature, (bool, np.bool_)) or not isinstance(self.temperature, numbers.Real):
+            raise AttentionInputError(f"Temperature must be a number; got {self.temperature!r}.")
+        temperature = float(self.temperature)
         low, high = TEMPERATURE_RANGE
         if not (math.isfinite(temperature) and low <= temperature <= high):
             raise AttentionInputError(
@@ -220,8 +220,11 @@ def check_length(n, config):
         raise AttentionInputError(
             f"That is {n} tokens; the limit is {config.max_tokens}. Shorten the sentence."
         )
-    if config.n_heads * n * n > MAX_CELLS:
-        raise AttentionInputError(f"{n} tokens with {config.n_heads} heads is too large to compute here.")
+    if config.n_heads * n * max(n, config.d_k, config.d_v) > MAX_CELLS:  # scores [h, n, n], Q/K/V [h, n, d]
+        raise AttentionInputError(
+            f"{n} tokens with {config.n_heads} heads is too large to compute here: "
+            "shorten the sentence or lower heads, d_k or d_v."
+        )
 
 
 def run_attention(sentence, config=AttentionConfig()):  # str -> AttentionTrace

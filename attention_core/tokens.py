@@ -67,7 +67,8 @@ def tokenize(sentence):  # str -> tuple[str, ...]
             current, in_word = ch, False
     if current:
         tokens.append(current)
-    return tuple(tokens)
+    # Again per token: a dropped invisible character can leave "e" and U+0301 apart in the NFC text.
+    return tuple(unicodedata.normalize("NFC", token) for token in tokens)
 
 
 def embed(tokens, d_model, seed):  # n tokens -> [n, d_model]

@@ -1,8 +1,9 @@
-"""Overview: all seven stages of self-attention side by side for the sentence in the sidebar.
+"""Overview: all seven stages of self-attention on one screen, for the sentence in the sidebar.
 
 Run with `streamlit run app.py`. Every page starts with the same sidebar (ui.controls).
 """
 
+import numpy as np
 import streamlit as st
 
 from attention_core import STAGES
@@ -14,43 +15,68 @@ settings, trace = page_setup(OVERVIEW)
 head = settings.head
 tokens = render.labels(trace)
 config = trace.config
+x_dims = frames.dim_labels("x", config.d_model)
+qkv_dims = [
+    *frames.dim_labels("q", config.d_k),
+    *frames.dim_labels("k", config.d_k),
+    *frames.dim_labels("v", config.d_v),
+]
 
 st.title("Self-attention, step by step")
 st.markdown(
-    f"Sentence: **{render.escape_markdown(' '.join(trace.tokens))}** — {len(tokens)} tokens, "
-    f"d_model = {config.d_model}, d_k = {config.d_k}, d_v = {config.d_v}, "
-    f"{config.n_heads} head{'s' if config.n_heads > 1 else ''}"
-    + (f" (showing head {head + 1})" if config.n_heads > 1 else "")
-    + ". Each panel is one stage; open it for the details and the arithmetic."
+    f"**{render.escape_markdown(' '.join(trace.tokens))}** — {len(tokens)} tokens, "
+    f"d_model = {config.d_model}, d_k = {config.d_k}, d_v = {config.d_v}"
+    + (f", head {head + 1} of {config.n_heads}" if config.n_heads > 1 else "")
+    + ". Each panel is one stage: click its title for the details and the arithmetic."
 )
 
-panels = {
-    1: (frames.matrix_frame(trace.x, tokens, frames.dim_labels("x", config.d_model)), "signed", "X"),
-    2: (frames.matrix_frame(trace.w_q[head], frames.dim_labels("x", config.d_model),
-                            frames.dim_labels("q", config.d_k)), "signed", "W_q"),
-    3: (frames.matrix_frame(trace.q[head], tokens, frames.dim_labels("q", config.d_k)), "signed", "Q"),
-    4: (frames.matrix_frame(trace.scores[head], tokens, tokens), "signed", "Q·Kᵀ"),
-    5: (frames.matrix_frame(trace.scaled[head], tokens, tokens), "signed", "scaled"),
-    6: (frames.matrix_frame(trace.weights[head], tokens, tokens), "weights", "weights"),
-    7: (frames.matrix_frame(trace.head_outputs[head], tokens, frames.dim_labels("o", config.d_v)), "signed",
-        "output"),
+panels = {  # stage number -> (frame, colour kind); Q, K, V and their weights side by side in one panel
+    1: (frames.matrix_frame(trace.x, tokens, x_dims), "signed"),
+    2: (
+        frames.matrix_frame(np.hstack([trace.w_q[head], trace.w_k[head], trace.w_v[head]]), x_dims, qkv_dims),
+        "signed",
+    ),
+    3: (
+        frames.matrix_frame(np.hstack([trace.q[head], trace.k[head], trace.v[head]]), tokens, qkv_dims),
+        "signed",
+    ),
+    4: (frames.matrix_frame(trace.scores[head], tokens, tokens), "signed"),
+    5: (frames.matrix_frame(trace.scaled[head], tokens, tokens), "signed"),
+    6: (frames.matrix_frame(trace.weights[head], tokens, tokens), "weights"),
+    7: (frames.matrix_frame(trace.head_outputs[head], tokens, frames.dim_labels("o", config.d_v)), "signed"),
 }
-for column, stage in zip(st.columns(len(STAGES), gap="small"), STAGES, strict=True):
-    frame, kind, name = panels[stage.number]
-    with column:
-        st.page_link(stage_page(stage.number).path, label=f"**{stage.number}. {stage.title}**",
-                     query_params=settings.link_params)
-        st.caption(stage.summary)
-        render.draw_heatmap(frame, f"overview_{stage.number}_{name}", kind=kind, numbers=False, height=260,
-                            download=False)
+for row in (STAGES[:3], STAGES[3:]):
+    for column, stage in zip(st.columns(len(row), gap="small"), row, strict=True):
+        frame, kind = panels[stage.number]
+        with column:
+            st.page_link(
+                stage_page(stage.number).path,
+                label=f"**{stage.number}. {stage.title}**",
+                icon=":material/open_in_new:",
+                query_params=settings.link_params,
+                help=stage.summary,
+            )
+            render.draw_heatmap(
+                frame,
+                f"overview_{stage.number}_{stage.slug}",
+                kind=kind,
+                numbers=False,
+                height=200,
+                download=False,
+            )
 
 if config.n_heads > 1:
     st.subheader("Every head's attention weights")
     for index, column in enumerate(st.columns(config.n_heads)):
         with column:
-            render.draw_heatmap(frames.matrix_frame(trace.weights[index], tokens, tokens),
-                                f"overview_head_{index + 1}", kind="weights", title=f"head {index + 1}",
-                                numbers=False, height=240, download=False)
+            render.draw_heatmap(
+                frames.matrix_frame(trace.weights[index], tokens, tokens),
+                f"overview_head_{index + 1}",
+                kind="weights",
+                title=f"head {index + 1}",
+                numbers=False,
+                height=200,
+                download=False,
+            )
 
-st.divider()
 render.draw_nav(OVERVIEW, settings)

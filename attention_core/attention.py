@@ -68,7 +68,9 @@ class AttentionConfig:
                 f"Temperature must be a number from {low:g} to {high:g}; got {self.temperature!r}."
             )
         if self.n_heads * self.d_model * max(self.d_k, self.d_v) > MAX_CELLS:
-            raise AttentionInputError("These sizes are too large to compute here: lower d_model, d_k, d_v or heads.")
+            raise AttentionInputError(
+                "These sizes are too large to compute here: lower d_model, d_k, d_v or heads."
+            )
 
 
 @dataclass(frozen=True)

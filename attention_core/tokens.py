@@ -14,11 +14,19 @@ def _is_word_char(ch):  # letters, digits, connector punctuation such as "_"
 
 
 def _attaches(ch):  # marks, variation selectors and emoji modifiers belong to the previous character
-    return unicodedata.category(ch) in ("Mn", "Mc", "Me", "Sk") and not ch.isascii() or ch == _ZWJ
+    return (unicodedata.category(ch) in ("Mn", "Mc", "Me", "Sk") and not ch.isascii()) or ch == _ZWJ
 
 
 def _is_regional_indicator(ch):  # two of them make one flag
     return "\U0001f1e6" <= ch <= "\U0001f1ff"
+
+
+def _completes_flag(current, ch):
+    return len(current) == 1 and _is_regional_indicator(current) and _is_regional_indicator(ch)
+
+
+def _is_inner_apostrophe(text, index):  # the apostrophe in "don't": a word character follows
+    return text[index] in _APOSTROPHES and index + 1 < len(text) and _is_word_char(text[index + 1])
 
 
 def tokenize(sentence):  # str -> tuple[str, ...]
@@ -52,14 +60,7 @@ def tokenize(sentence):  # str -> tuple[str, ...]
                 current = ""
             current += ch
             in_word = True
-        elif (
-            in_word
-            and ch in _APOSTROPHES
-            and index + 1 < len(text)
-            and _is_word_char(text[index + 1])
-        ):
-            current += ch
-        elif current and len(current) == 1 and _is_regional_indicator(current) and _is_regional_indicator(ch):
+        elif (in_word and _is_inner_apostrophe(text, index)) or _completes_flag(current, ch):
             current += ch
         else:
             if current:

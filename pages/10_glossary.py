@@ -45,5 +45,7 @@ st.markdown("""
    selected cell. Copy it into your slides or a chat; opening it shows exactly the same view.
 6. Every table can be downloaded as CSV (below each chart) and the whole computation as JSON (sidebar).
 """)
-st.caption("The embeddings and weights are random (but fixed by the seed): the patterns show how attention "
-           "computes, not what a trained model has learned.")
+st.caption(
+    "The embeddings and weights are random (but fixed by the seed): the patterns show how attention "
+    "computes, not what a trained model has learned."
+)

@@ -20,21 +20,30 @@ render.draw_stage_intro(
     r"X_i = E[\text{token}_i] + P_i \qquad X \in \mathbb{R}^{n \times d_{model}}",
 )
 render.draw_shapes(("tokens", (len(tokens),)), ("X", trace.x.shape))
-st.markdown("**Tokens:** " + " · ".join(f"`{render.escape_markdown(t)}`" if t != "`" else "\\`" for t in tokens))
+st.markdown(
+    "**Tokens:** " + " · ".join(f"`{render.escape_markdown(t)}`" if t != "`" else "\\`" for t in tokens)
+)
 
 if trace.config.positional == "none":
-    render.draw_heatmap(frames.matrix_frame(trace.x, tokens, columns), "X", x_title="dimension",
-                        y_title="token")
-    st.caption("No positional encoding: repeated words get identical rows. Switch it on under "
-               "*Model settings* to see them differ.")
+    render.draw_heatmap(
+        frames.matrix_frame(trace.x, tokens, columns), "X", row_name="token", column_name="dimension"
+    )
+    st.caption(
+        "No positional encoding: repeated words get identical rows. Switch it on under "
+        "*Model settings* to see them differ."
+    )
 else:
     left, middle, right = st.columns(3)
     with left:
-        render.draw_heatmap(frames.matrix_frame(trace.embeddings, tokens, columns), "embeddings",
-                            title="token embedding E")
+        render.draw_heatmap(
+            frames.matrix_frame(trace.embeddings, tokens, columns), "embeddings", title="token embedding E"
+        )
     with middle:
-        render.draw_heatmap(frames.matrix_frame(trace.positional, tokens, columns), "positional",
-                            title="+ positional encoding P")
+        render.draw_heatmap(
+            frames.matrix_frame(trace.positional, tokens, columns),
+            "positional",
+            title="+ positional encoding P",
+        )
     with right:
         render.draw_heatmap(frames.matrix_frame(trace.x, tokens, columns), "X", title="= X")
 

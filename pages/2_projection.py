@@ -19,24 +19,34 @@ render.draw_stage_intro(
     "Training adjusts these matrices; here they are random, scaled by 1/√d_model to keep numbers small.",
     r"Q = X W_q \qquad K = X W_k \qquad V = X W_v",
 )
-render.draw_shapes(("X", trace.x.shape), ("W_q", trace.w_q.shape[1:]), ("W_k", trace.w_k.shape[1:]),
-                   ("W_v", trace.w_v.shape[1:]))
+render.draw_shapes(
+    ("X", trace.x.shape),
+    ("W_q", trace.w_q.shape[1:]),
+    ("W_k", trace.w_k.shape[1:]),
+    ("W_v", trace.w_v.shape[1:]),
+)
 if config.n_heads > 1:
     st.caption(f"Showing head {head + 1} of {config.n_heads}; every head has its own three matrices.")
 
-for name, weights, result, prefix in (("Q", trace.w_q, trace.q, "q"), ("K", trace.w_k, trace.k, "k"),
-                                      ("V", trace.w_v, trace.v, "v")):
+for name, weights, result, prefix in (
+    ("Q", trace.w_q, trace.q, "q"),
+    ("K", trace.w_k, trace.k, "k"),
+    ("V", trace.w_v, trace.v, "v"),
+):
     st.subheader(f"X · W_{prefix} = {name}")
     dims = frames.dim_labels(prefix, weights.shape[-1])
-    x_col, times, w_col, equals, out_col = st.columns([config.d_model, 0.6, weights.shape[-1] + 1, 0.6,
-                                                       weights.shape[-1] + 1])
+    x_col, times, w_col, equals, out_col = st.columns(
+        [config.d_model, 0.6, weights.shape[-1] + 1, 0.6, weights.shape[-1] + 1]
+    )
     with x_col:
-        render.draw_heatmap(frames.matrix_frame(trace.x, tokens, x_dims), f"X_for_{name}", title="X",
-                            download=False)
+        render.draw_heatmap(
+            frames.matrix_frame(trace.x, tokens, x_dims), f"X_for_{name}", title="X", download=False
+        )
     times.markdown("## ·")
     with w_col:
-        render.draw_heatmap(frames.matrix_frame(weights[head], x_dims, dims), f"W_{prefix}",
-                            title=f"W_{prefix}")
+        render.draw_heatmap(
+            frames.matrix_frame(weights[head], x_dims, dims), f"W_{prefix}", title=f"W_{prefix}"
+        )
     equals.markdown("## =")
     with out_col:
         render.draw_heatmap(frames.matrix_frame(result[head], tokens, dims), name, title=name)

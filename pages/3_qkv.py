@@ -22,8 +22,11 @@ for column, (name, matrix, prefix) in zip(
     st.columns(3), (("Q", trace.q, "q"), ("K", trace.k, "k"), ("V", trace.v, "v")), strict=True
 ):
     with column:
-        render.draw_heatmap(frames.matrix_frame(matrix[head], tokens, frames.dim_labels(prefix, matrix.shape[-1])),
-                            name, title=f"{name} (queries)" if name == "Q" else
-                            f"{name} ({'keys' if name == 'K' else 'values'})", y_title="token")
+        render.draw_heatmap(
+            frames.matrix_frame(matrix[head], tokens, frames.dim_labels(prefix, matrix.shape[-1])),
+            name,
+            title=f"{name} (queries)" if name == "Q" else f"{name} ({'keys' if name == 'K' else 'values'})",
+            row_name="token",
+        )
 
 render.draw_nav(PAGE, settings)

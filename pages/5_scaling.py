@@ -18,7 +18,7 @@ render.draw_stage_intro(
 )
 render.draw_shapes(("S", trace.scores.shape[1:]), ("scaled", trace.scaled.shape[1:]))
 st.markdown(
-    f"Here d_k = {config.d_k}, so √d_k = {config.d_k ** 0.5:.3f}; temperature {config.temperature:g}. "
+    f"Here d_k = {config.d_k}, so √d_k = {config.d_k**0.5:.3f}; temperature {config.temperature:g}. "
     f"Every score is divided by **{trace.divisor:.4g}**."
     + ("" if config.scale else " Scaling is **off** in the sidebar: only the temperature divides.")
 )

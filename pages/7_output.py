@@ -13,19 +13,31 @@ value_dims = frames.dim_labels("v", trace.v.shape[-1])
 render.draw_stage_intro(
     PAGE,
     "Each token's new vector is a **weighted average of all the value vectors**, using its row of "
-    "attention weights. A token that attends mostly to \"cat\" ends up carrying mostly cat's value. "
+    'attention weights. A token that attends mostly to "cat" ends up carrying mostly cat\'s value. '
     "This output is the token's representation, now mixed with the context it attended to.",
     r"\text{output}_i = \sum_j A_{ij}\, v_j \qquad O = A V",
 )
-render.draw_shapes(("A", trace.weights.shape[1:]), ("V", trace.v.shape[1:]), ("output", trace.head_outputs.shape[1:]))
+render.draw_shapes(
+    ("A", trace.weights.shape[1:]), ("V", trace.v.shape[1:]), ("output", trace.head_outputs.shape[1:])
+)
 
 left, right = st.columns([2, 3])
 with left:
-    render.draw_heatmap(frames.matrix_frame(trace.weights[head], tokens, tokens), "weights", kind="weights",
-                        title="A (softmax weights)", x_title="key", y_title="query")
+    render.draw_heatmap(
+        frames.matrix_frame(trace.weights[head], tokens, tokens),
+        "weights",
+        kind="weights",
+        title="A (softmax weights)",
+        row_name="query",
+        column_name="key",
+    )
 with right:
-    render.draw_heatmap(frames.matrix_frame(trace.head_outputs[head], tokens, value_dims), "head_output",
-                        title="output = A · V", y_title="token")
+    render.draw_heatmap(
+        frames.matrix_frame(trace.head_outputs[head], tokens, value_dims),
+        "head_output",
+        title="output = A · V",
+        row_name="token",
+    )
 
 st.subheader("One token's output, as a weighted sum")
 i = render.token_picker(trace, "Token", "query", default=min(2, len(tokens) - 1))

@@ -22,21 +22,26 @@ render.draw_shapes(("concat", trace.concat.shape), ("W_o", trace.w_o.shape), ("o
 st.subheader("Each head's attention weights")
 for index, column in enumerate(st.columns(config.n_heads)):
     with column:
-        render.draw_heatmap(frames.matrix_frame(trace.weights[index], tokens, tokens), f"weights_head_{index + 1}",
-                            kind="weights", title=f"head {index + 1}", numbers=config.n_heads <= 2)
+        render.draw_heatmap(
+            frames.matrix_frame(trace.weights[index], tokens, tokens),
+            f"weights_head_{index + 1}",
+            kind="weights",
+            title=f"head {index + 1}",
+            numbers=config.n_heads <= 2,
+        )
 
 st.subheader("concat · W_o = output")
 concat_dims = [f"h{h + 1}·o{m + 1}" for h in range(config.n_heads) for m in range(config.d_v)]
 model_dims = frames.dim_labels("y", config.d_model)
-left, times, middle, equals, right = st.columns([len(concat_dims) + 2, 0.6, config.d_model + 2, 0.6,
-                                                 config.d_model + 2])
-with left:
-    render.draw_heatmap(frames.matrix_frame(trace.concat, tokens, concat_dims), "concat", title="concat")
-times.markdown("## ·")
-with middle:
-    render.draw_heatmap(frames.matrix_frame(trace.w_o, concat_dims, model_dims), "W_o", title="W_o")
-equals.markdown("## =")
-with right:
-    render.draw_heatmap(frames.matrix_frame(trace.output, tokens, model_dims), "output", title="output")
+render.draw_heatmap(
+    frames.matrix_frame(trace.concat, tokens, concat_dims),
+    "concat",
+    title="concat: each head's output, side by side",
+    row_name="token",
+)
+render.draw_heatmap(frames.matrix_frame(trace.w_o, concat_dims, model_dims), "W_o", title="· W_o")
+render.draw_heatmap(
+    frames.matrix_frame(trace.output, tokens, model_dims), "output", title="= output", row_name="token"
+)
 
 render.draw_nav(PAGE, settings)

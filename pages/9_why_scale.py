@@ -32,15 +32,20 @@ plots = (
 for column, (title, raw, scaled, log_y) in zip(st.columns(2) * 2, plots, strict=True):
     with column:
         st.markdown(f"**{title}**")
-        st.plotly_chart(charts.scaling_figure(result, raw, scaled, title, log_y=log_y), width="stretch",
-                        key=f"scaling_{title}")
-st.caption("16 tokens, 64 random sentences per d_k. The gradient size is the Frobenius norm of the softmax "
-           "Jacobian diag(p) − p pᵀ, averaged over rows.")
+        st.plotly_chart(
+            charts.scaling_figure(result, raw, scaled, title, log_y=log_y),
+            width="stretch",
+            key=f"scaling_{title}",
+        )
+st.caption(
+    "16 tokens, 64 random sentences per d_k. The gradient size is the Frobenius norm of the softmax "
+    "Jacobian diag(p) − p pᵀ, averaged over rows."
+)
 
 st.subheader("On your sentence")
 st.markdown(
     "Switch **Scale by √d_k** off in the sidebar and raise **d_k** under *Model settings*: the weights below "
     "turn from spread out to nearly all-or-nothing."
 )
-render.draw_score_pipeline(trace, settings.head, focus=6)
+render.draw_score_pipeline(trace, settings.head)
 render.draw_nav(PAGE, settings)

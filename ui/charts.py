@@ -6,7 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 SIGNED_COLORS = "RdBu_r"  # blue below zero, red above, white at zero; ColorBrewer rates it colour-blind safe
-WEIGHT_COLORS = "Viridis"  # perceptually uniform and colour-blind safe; readable on light and dark backgrounds
+WEIGHT_COLORS = (
+    "Viridis"  # perceptually uniform and colour-blind safe; readable on light and dark backgrounds
+)
 NUMBERS_UP_TO = 16  # print values in cells while the matrix has at most this many rows and columns
 CELL_PX = 34  # row height when numbers are shown
 
@@ -15,10 +17,21 @@ def _plotly_text(labels):  # Plotly reads a few HTML tags in labels; escape so u
     return [html.escape(str(label), quote=False) for label in labels]
 
 
-def heatmap(frame, *, kind="signed", title=None, x_title=None, y_title=None, numbers=None, height=None):
+def heatmap(
+    frame,
+    *,
+    kind="signed",
+    title=None,
+    row_name="row",
+    column_name="column",
+    numbers=None,
+    height=None,
+    colorbar=True,
+):
     """A heatmap of ``frame`` with its labels on the axes, first row at the top.
 
     kind="signed" centres a diverging scale at zero; kind="weights" fixes the scale to 0..1.
+    ``row_name`` and ``column_name`` (e.g. "query", "key") name the axes in the hover text.
     """
     values = frame.to_numpy(dtype=np.float64)
     rows, columns = values.shape
@@ -35,19 +48,25 @@ def heatmap(frame, *, kind="signed", title=None, x_title=None, y_title=None, num
             x=_plotly_text(frame.columns),
             y=_plotly_text(frame.index),
             texttemplate="%{z:.2f}" if numbers else None,
-            hovertemplate="row %{y} · column %{x}<br>value %{z:.4f}<extra></extra>",
+            textfont={"size": 12},
+            hovertemplate=f"{row_name} %{{y}} · {column_name} %{{x}}<br>value %{{z:.4f}}<extra></extra>",
             xgap=1,
             ygap=1,
             colorbar={"thickness": 12},
+            showscale=colorbar,
             **scale,
         )
     )
     figure.update_layout(
         title={"text": html.escape(title, quote=False)} if title else None,
-        height=height or max(180, 60 + CELL_PX * rows + (30 if title else 0)),
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        xaxis={"title": x_title, "side": "top", "type": "category", "tickangle": 0 if columns <= 12 else -45},
-        yaxis={"title": y_title, "autorange": "reversed", "type": "category"},
+        height=height or max(180, 80 + CELL_PX * rows + (30 if title else 0)),
+        margin={"l": 10, "r": 10, "t": 30 + (30 if title else 0), "b": 10},
+        xaxis={
+            "side": "top",
+            "type": "category",
+            "tickangle": 0 if columns <= 12 and (numbers or columns <= 4) else -60,
+        },
+        yaxis={"autorange": "reversed", "type": "category"},
     )
     return figure
 

@@ -90,40 +90,80 @@ def _settings_ui():  # draws the setting widgets -> dict of values
     with sidebar.expander("Model settings", expanded=False, icon=":material/tune:"):
         left, right = st.columns(2)
         values["d_model"] = left.number_input(
-            "d_model", 2, 64, DEFAULTS.d_model, key="d_model", bind="query-params",
+            "d_model",
+            2,
+            64,
+            DEFAULTS.d_model,
+            key="d_model",
+            bind="query-params",
             help="Width of each token's embedding (a row of X).",
         )
         values["seed"] = right.number_input(
-            "Seed", 0, 2**32 - 1, DEFAULTS.seed, key="seed", bind="query-params",
+            "Seed",
+            0,
+            2**32 - 1,
+            DEFAULTS.seed,
+            key="seed",
+            bind="query-params",
             help="Fixes the random embeddings and weights.",
         )
         values["d_k"] = left.number_input(
-            "d_k", 1, 64, DEFAULTS.d_k, key="d_k", bind="query-params",
+            "d_k",
+            1,
+            64,
+            DEFAULTS.d_k,
+            key="d_k",
+            bind="query-params",
             help="Width of each query and key vector.",
         )
         values["d_v"] = right.number_input(
-            "d_v", 1, 64, DEFAULTS.d_v, key="d_v", bind="query-params",
+            "d_v",
+            1,
+            64,
+            DEFAULTS.d_v,
+            key="d_v",
+            bind="query-params",
             help="Width of each value vector.",
         )
         values["heads"] = left.number_input(
-            "Heads", 1, 8, DEFAULTS.n_heads, key="heads", bind="query-params",
+            "Heads",
+            1,
+            8,
+            DEFAULTS.n_heads,
+            key="heads",
+            bind="query-params",
             help="Independent attention heads, each with its own W_q, W_k, W_v.",
         )
         values["temperature"] = right.number_input(
-            "Temperature", 0.01, 100.0, DEFAULTS.temperature, step=0.25, format="%.2f",
-            key="temperature", bind="query-params",
+            "Temperature",
+            0.01,
+            100.0,
+            DEFAULTS.temperature,
+            step=0.25,
+            format="%.2f",
+            key="temperature",
+            bind="query-params",
             help="Scores are divided by this before softmax: below 1 sharpens, above 1 flattens.",
         )
         values["positional"] = st.selectbox(
-            "Positional encoding", POSITIONAL_KINDS, key="positional", bind="query-params",
+            "Positional encoding",
+            POSITIONAL_KINDS,
+            key="positional",
+            bind="query-params",
             help="Sinusoidal adds a different pattern to each position, so word order matters.",
         )
     values["scale"] = sidebar.toggle(
-        "Scale by √d_k", DEFAULTS.scale, key="scale", bind="query-params",
+        "Scale by √d_k",
+        DEFAULTS.scale,
+        key="scale",
+        bind="query-params",
         help="Switch off to see the softmax saturate.",
     )
     values["causal"] = sidebar.toggle(
-        "Causal mask", DEFAULTS.causal, key="causal", bind="query-params",
+        "Causal mask",
+        DEFAULTS.causal,
+        key="causal",
+        bind="query-params",
         help="Each token may only attend to itself and the tokens before it.",
     )
     values["head"] = (
@@ -187,7 +227,10 @@ def controls():  # draws the sidebar -> Settings (or None where the settings are
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     """Page title, the sidebar and the trace; for unusable input, a message instead of the page."""
-    st.set_page_config(page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide")
+    st.set_page_config(
+        page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"
+    )
+    render.draw_style()
     settings = controls()
     if not compute:
         return settings, None

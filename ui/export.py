@@ -11,7 +11,11 @@ def frame_csv(frame):  # DataFrame -> UTF-8 CSV bytes, row and column labels inc
 
 
 def trace_json(trace):  # AttentionTrace -> JSON text: config, tokens and every array as nested lists
-    document = {"model": trace.model, "config": dataclasses.asdict(trace.config), "tokens": list(trace.tokens)}
+    document = {
+        "model": trace.model,
+        "config": dataclasses.asdict(trace.config),
+        "tokens": list(trace.tokens),
+    }
     for field in dataclasses.fields(trace):
         value = getattr(trace, field.name)
         if isinstance(value, np.ndarray):

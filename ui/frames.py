@@ -1,4 +1,4 @@
-"""Matrices from the trace as labelled DataFrames (the Annotated Transformer's mtx2df, kept apart from drawing)."""
+"""Matrices from the trace as labelled DataFrames, kept apart from drawing (the Annotated Transformer's mtx2df)."""
 
 from collections import Counter
 

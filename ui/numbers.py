@@ -23,7 +23,9 @@ def score_table(terms):  # ScoreTerms -> DataFrame of q_i[m], k_j[m] and their p
 
 def score_formula(terms, i, j):  # -> LaTeX: the dot product written out, its sum and the division
     if len(terms.products) <= SHOWN_TERMS:
-        expansion = " + ".join(f"{_num(q)}\\cdot{_num(k)}" for q, k in zip(terms.q_row, terms.k_row, strict=True))
+        expansion = " + ".join(
+            f"{_num(q)}\\cdot{_num(k)}" for q, k in zip(terms.q_row, terms.k_row, strict=True)
+        )
     else:
         expansion = f"\\sum_{{m=1}}^{{{len(terms.products)}}} q_{{{i + 1},m}}\\, k_{{{j + 1},m}}"
     return (
@@ -36,7 +38,7 @@ def softmax_table(terms, labels):  # SoftmaxTerms, key labels -> DataFrame, one 
     return pd.DataFrame(
         {
             "scaled score": terms.logits,
-            "minus row max": np.where(terms.allowed, terms.shifted, np.nan),
+            "minus row max": terms.shifted,  # -inf where masked, so exp gives exactly 0
             "exp": terms.exps,
             "weight = exp / sum": terms.weights,
         },

@@ -15,7 +15,9 @@ class Page:
 
 OVERVIEW = Page("app.py", "Overview", ":material/dashboard:")
 STAGE_PAGES = tuple(
-    Page(f"pages/{s.number}_{s.slug}.py", f"{s.number}. {s.title}", f":material/counter_{s.number}:", s.number)
+    Page(
+        f"pages/{s.number}_{s.slug}.py", f"{s.number}. {s.title}", f":material/counter_{s.number}:", s.number
+    )
     for s in STAGES
 )
 EXTRA_PAGES = (

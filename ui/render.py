@@ -19,11 +19,29 @@ def labels(trace):  # the token labels used on every axis
     return frames.token_labels(trace.tokens)
 
 
-def draw_heatmap(frame, name, *, kind="signed", title=None, x_title=None, y_title=None, numbers=None,
-                 height=None, download=True):
+def draw_heatmap(
+    frame,
+    name,
+    *,
+    kind="signed",
+    title=None,
+    row_name="row",
+    column_name="column",
+    numbers=None,
+    height=None,
+    colorbar=True,
+    download=True,
+):
     """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers."""
     figure = charts.heatmap(
-        frame, kind=kind, title=title, x_title=x_title, y_title=y_title, numbers=numbers, height=height
+        frame,
+        kind=kind,
+        title=title,
+        row_name=row_name,
+        column_name=column_name,
+        numbers=numbers,
+        height=height,
+        colorbar=colorbar,
     )
     st.plotly_chart(
         figure,
@@ -47,6 +65,16 @@ def draw_shapes(*items):  # ("X", (6, 8)), ... -> one line of shapes
     st.caption(" · ".join(f"**{name}** `[{' × '.join(map(str, shape))}]`" for name, shape in items))
 
 
+def draw_style():
+    """Tighter top margin and headings, so a stage fits a 1280×720 projector; no user text here."""
+    st.html(
+        "<style>"
+        "[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}"
+        "h1{font-size:2.1rem !important;padding-top:0 !important}"
+        "</style>"
+    )
+
+
 def draw_stage_intro(page, text, formula):
     st.title(page.title)
     st.markdown(text)
@@ -58,11 +86,19 @@ def draw_nav(page, settings, key="bottom"):
     previous, following = neighbours(page)
     left, _, right = st.columns([2, 3, 2])
     if previous:
-        left.page_link(previous.path, label=f"Previous: {previous.title}", icon=":material/arrow_back:",
-                       query_params=settings.link_params)
+        left.page_link(
+            previous.path,
+            label=f"Previous: {previous.title}",
+            icon=":material/arrow_back:",
+            query_params=settings.link_params,
+        )
     if following:
-        right.page_link(following.path, label=f"Next: {following.title}", icon=":material/arrow_forward:",
-                        query_params=settings.link_params)
+        right.page_link(
+            following.path,
+            label=f"Next: {following.title}",
+            icon=":material/arrow_forward:",
+            query_params=settings.link_params,
+        )
 
 
 def draw_trace_download(trace):
@@ -82,8 +118,8 @@ def token_picker(trace, label, key, default=0):  # -> index of the chosen token;
     return options.index(chosen)
 
 
-def draw_score_pipeline(trace, head, focus):
-    """Raw scores, scaled scores and softmax weights side by side; ``focus`` (4, 5 or 6) is outlined."""
+def draw_score_pipeline(trace, head, focus=None):
+    """Raw scores, scaled scores and softmax weights side by side; the ``focus`` stage (4-6) is marked."""
     tokens = labels(trace)
     config = trace.config
     divisor = f"÷ {trace.divisor:.3g}" if config.scale or config.temperature != 1 else "÷ 1 (scaling off)"
@@ -93,13 +129,24 @@ def draw_score_pipeline(trace, head, focus):
         (6, "weights", trace.weights[head], "weights", "6. softmax weights"),
     )
     for column, (number, name, matrix, kind, title) in zip(st.columns(3), panels, strict=True):
-        with column.container(border=number == focus):
-            draw_heatmap(frames.matrix_frame(matrix, tokens, tokens), name, kind=kind, title=title,
-                         x_title="key", y_title="query")
+        with column:
+            draw_heatmap(
+                frames.matrix_frame(matrix, tokens, tokens),
+                name,
+                kind=kind,
+                title=f"▶ {title}" if number == focus else title,
+                row_name="query",
+                column_name="key",
+                colorbar=False,
+            )
+    st.caption(
+        "Rows are queries (the token that looks), columns are keys (the token looked at). "
+        "Blue is negative, red positive; weights go from dark (0) to yellow (1)."
+    )
 
 
 def draw_numbers(trace, head, stage, i=None):
-    """"Show me the numbers": the arithmetic behind one cell at the given stage (4..7).
+    """ "Show me the numbers": the arithmetic behind one cell at the given stage (4..7).
 
     ``i`` is the query row when the page already has a picker for it.
     """
@@ -113,25 +160,34 @@ def draw_numbers(trace, head, stage, i=None):
             with right:
                 j = token_picker(trace, "Key token (column)", "key")
             terms = score_terms(trace, head, i, j)
-            st.markdown(f"Query **{escape_markdown(tokens[i])}** against key **{escape_markdown(tokens[j])}**: "
-                        "multiply the two vectors entry by entry and add up.")
+            st.markdown(
+                f"Query **{escape_markdown(tokens[i])}** against key **{escape_markdown(tokens[j])}**: "
+                "multiply the two vectors entry by entry and add up."
+            )
             st.dataframe(numbers.score_table(terms).style.format("{:.4f}"), width="content")
             st.latex(numbers.score_formula(terms, i, j))
             if not trace.config.scale:
                 st.caption("Scaling is off, so the score is divided only by the temperature.")
         if stage == 6:
             terms = softmax_terms(trace, head, i)
-            st.markdown(f"Row **{escape_markdown(tokens[i])}**: subtract the row's largest score "
-                        f"({terms.row_max:.4f}) so no exponential overflows, exponentiate, divide by the sum "
-                        f"({terms.total:.4f}).")
-            st.dataframe(numbers.softmax_table(terms, tokens).style.format("{:.4f}", na_rep="masked"),
-                         width="content")
+            st.markdown(
+                f"Row **{escape_markdown(tokens[i])}**: subtract the row's largest score "
+                f"({terms.row_max:.4f}) so no exponential overflows, exponentiate, divide by the sum "
+                f"({terms.total:.4f})."
+            )
+            st.dataframe(numbers.softmax_table(terms, tokens).style.format("{:.4f}"), width="content")
+            if not terms.allowed.all():
+                st.caption("Masked keys count as −∞ after the mask, so their exponential is exactly 0.")
         if stage == 7:
             terms = output_terms(trace, head, i)
-            st.markdown(f"Output for **{escape_markdown(tokens[i])}**: each value vector times its weight, "
-                        "then added up.")
+            st.markdown(
+                f"Output for **{escape_markdown(tokens[i])}**: each value vector times its weight, "
+                "then added up."
+            )
             value_dims = frames.dim_labels("v", trace.v.shape[-1])
-            st.dataframe(numbers.output_table(terms, tokens, value_dims).style.format("{:.4f}"), width="content")
+            st.dataframe(
+                numbers.output_table(terms, tokens, value_dims).style.format("{:.4f}"), width="content"
+            )
             st.latex(numbers.output_formula(terms, i))
 
 
@@ -145,7 +201,12 @@ def draw_weighted_sum(trace, head, i):
         + " + ".join(f"{terms.weights[j]:.2f} · V({escape_markdown(tokens[j])})" for j in order[:6])
         + (" + …" if len(tokens) > 6 else "")
     )
-    rows = [f"{terms.weights[j]:.2f} × V({tokens[j]})" for j in range(len(tokens))] + [f"= output({tokens[i]})"]
+    rows = [f"{terms.weights[j]:.2f} × V({tokens[j]})" for j in range(len(tokens))] + [
+        f"= output({tokens[i]})"
+    ]
     matrix = [*terms.contributions, terms.total]
-    draw_heatmap(frames.matrix_frame(matrix, rows, frames.dim_labels("v", trace.v.shape[-1])),
-                 f"weighted_sum_{i + 1}", title="each value vector times its weight, and their sum")
+    draw_heatmap(
+        frames.matrix_frame(matrix, rows, frames.dim_labels("v", trace.v.shape[-1])),
+        f"weighted_sum_{i + 1}",
+        title="each value vector times its weight, and their sum",
+    )

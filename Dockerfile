@@ -1,10 +1,12 @@
 # The attention visualizer, served by Streamlit on port 8501. Needs no network at run time:
 # the packages and the MiniLM model are installed here, and usage statistics are off.
+# (huggingface_hub comes with tokenizers; HF_HUB_OFFLINE=1 keeps it from asking the hub.)
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1
 
 RUN useradd --create-home --no-log-init --uid 10001 --user-group app
 
@@ -27,6 +29,9 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"]
 
+# browser.serverAddress: the URL printed at start. Left unset, a headless Streamlit on 0.0.0.0
+# asks an internet service for the machine's external address to print it.
 CMD ["streamlit", "run", "app.py", \
      "--server.headless=true", "--server.address=0.0.0.0", "--server.port=8501", \
-     "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
+     "--browser.gatherUsageStats=false", "--server.fileWatcherType=none", \
+     "--browser.serverAddress=localhost"]

@@ -14,10 +14,11 @@ PYTEST_ARGS ?=
 run: $(VENV)/.installed-run
 	$(BIN)/streamlit run app.py --browser.gatherUsageStats=false
 
+# `python -m pytest` puts the repository root on sys.path, so tests import attention_core and ui.
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 docker-build:
 	docker build -t $(IMAGE) .

@@ -19,6 +19,23 @@ def labels(trace):  # the token labels used on every axis
     return frames.token_labels(trace.tokens)
 
 
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _heatmap_figure(values, rows, columns, kind, title, row_name, column_name, numbers, height, colorbar):
+    # Building a Plotly figure validates every property (about 12 ms for a heatmap); the figure for the
+    # same numbers is the same, so it is built once per process and shared (st.plotly_chart only reads it).
+    # The key is the raw array and labels: hashing them is far cheaper than hashing a DataFrame.
+    return charts.heatmap(
+        frames.matrix_frame(values, rows, columns),
+        kind=kind,
+        title=title,
+        row_name=row_name,
+        column_name=column_name,
+        numbers=numbers,
+        height=height,
+        colorbar=colorbar,
+    )
+
+
 def draw_heatmap(
     frame,
     name,
@@ -33,15 +50,17 @@ def draw_heatmap(
     download=True,
 ):
     """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers."""
-    figure = charts.heatmap(
-        frame,
-        kind=kind,
-        title=title,
-        row_name=row_name,
-        column_name=column_name,
-        numbers=numbers,
-        height=height,
-        colorbar=colorbar,
+    figure = _heatmap_figure(
+        frame.to_numpy(),
+        tuple(frame.index),
+        tuple(frame.columns),
+        kind,
+        title,
+        row_name,
+        column_name,
+        numbers,
+        height,
+        colorbar,
     )
     st.plotly_chart(
         figure,
@@ -52,12 +71,13 @@ def draw_heatmap(
     if download:
         st.download_button(
             f"{name}.csv",
-            export.frame_csv(frame),
+            lambda: export.frame_csv(frame),  # made only when clicked
             file_name=f"{name}.csv",
             mime="text/csv",
             icon=":material/download:",
             key=f"csv_{name}",
             type="tertiary",
+            on_click="ignore",
         )
 
 
@@ -104,8 +124,9 @@ def draw_nav(page, settings, key="bottom"):
 def draw_trace_download(trace):
     st.sidebar.download_button(
         "Download the whole trace (JSON)",
-        export.trace_json(trace),
+        lambda: export.trace_json(trace),  # made only when clicked
         file_name="attention_trace.json",
+        on_click="ignore",
         mime="application/json",
         icon=":material/data_object:",
         width="stretch",
@@ -116,6 +137,11 @@ def token_picker(trace, label, key, default=0):  # -> index of the chosen token;
     options = labels(trace)
     chosen = st.selectbox(label, options, index=min(default, len(options) - 1), key=key, bind="query-params")
     return options.index(chosen)
+
+
+def draw_table(frame):  # numbers to 4 decimals; a column config is far cheaper than a pandas Styler
+    number = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(frame, width="content", column_config=dict.fromkeys(frame.columns, number))
 
 
 def draw_score_pipeline(trace, head, focus=None):
@@ -164,7 +190,7 @@ def draw_numbers(trace, head, stage, i=None):
                 f"Query **{escape_markdown(tokens[i])}** against key **{escape_markdown(tokens[j])}**: "
                 "multiply the two vectors entry by entry and add up."
             )
-            st.dataframe(numbers.score_table(terms).style.format("{:.4f}"), width="content")
+            draw_table(numbers.score_table(terms))
             st.latex(numbers.score_formula(terms, i, j))
             if not trace.config.scale:
                 st.caption("Scaling is off, so the score is divided only by the temperature.")
@@ -175,7 +201,7 @@ def draw_numbers(trace, head, stage, i=None):
                 f"({terms.row_max:.4f}) so no exponential overflows, exponentiate, divide by the sum "
                 f"({terms.total:.4f})."
             )
-            st.dataframe(numbers.softmax_table(terms, tokens).style.format("{:.4f}"), width="content")
+            draw_table(numbers.softmax_table(terms, tokens))
             if not terms.allowed.all():
                 st.caption("Masked keys count as −∞ after the mask, so their exponential is exactly 0.")
         if stage == 7:
@@ -185,9 +211,7 @@ def draw_numbers(trace, head, stage, i=None):
                 "then added up."
             )
             value_dims = frames.dim_labels("v", trace.v.shape[-1])
-            st.dataframe(
-                numbers.output_table(terms, tokens, value_dims).style.format("{:.4f}"), width="content"
-            )
+            draw_table(numbers.output_table(terms, tokens, value_dims))
             st.latex(numbers.output_formula(terms, i))
 
 

@@ -18,7 +18,24 @@ sys.path.insert(0, str(REPO))
 
 from ui.pages import PAGES  # noqa: E402
 
-WORDS = "the cat sat on the mat while a dog watched it from the warm kitchen door".split()
+WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "the",
+    "mat",
+    "while",
+    "a",
+    "dog",
+    "watched",
+    "it",
+    "from",
+    "the",
+    "warm",
+    "kitchen",
+    "door",
+]
 BARE_PAGE = """
 import plotly.graph_objects as go
 import streamlit as st

@@ -11,8 +11,10 @@ PYTEST_ARGS ?=
 
 .PHONY: run test docker-build docker-run bench clean
 
+# browser.serverAddress: the URL printed at start; left unset, a headless Streamlit asks an
+# internet service for this machine's external address.
 run: $(VENV)/.installed-run
-	$(BIN)/streamlit run app.py --browser.gatherUsageStats=false
+	$(BIN)/streamlit run app.py --browser.gatherUsageStats=false --browser.serverAddress=localhost
 
 # `python -m pytest` puts the repository root on sys.path, so tests import attention_core and ui.
 test: $(VENV)/.installed-test

@@ -1,12 +1,16 @@
-"""Time and memory of the pretrained MiniLM in NumPy, and PyTorch on the same machine where it is installed.
+"""Load time, forward time and memory of the pretrained MiniLM in NumPy, next to PyTorch where installed.
 
-    python benchmarks/bench_pretrained.py              # NumPy only
-    /tmp/venv-torch/bin/python benchmarks/bench_pretrained.py   # adds the PyTorch column
+Run from the repository root (the second adds the PyTorch column; see scripts/make_minilm_fixture.py
+for that venv):
 
-Prints a markdown table. "Forward" is the whole encoder with every layer's
-attention weights (what transformers' BertModel computes with
-output_attentions=True), from token ids, uncached; "run" is what a page render
-costs once the sentence's layer inputs are cached: one layer's trace.
+    python benchmarks/bench_pretrained.py
+    /tmp/venv-torch/bin/python benchmarks/bench_pretrained.py
+
+"forward" is the whole encoder with every layer's attention weights, from token
+ids and uncached: what transformers' BertModel computes with
+output_attentions=True. "run" is what a page costs once a sentence's layer
+inputs are cached: one layer's trace. NumPy and PyTorch are timed in turn, so a
+busy machine slows both alike; the ratio is the figure to trust.
 """
 
 import hashlib
@@ -14,49 +18,55 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script from anywhere
 
 from attention_core.pretrained import encoder_forward, load_pretrained
 
-WORDS = (
-    "the",
-    "quick",
-    "brown",
-    "fox",
-    "jumps",
-    "over",
-    "a",
-    "lazy",
-    "dog",
-    "while",
-    "every",
-    "head",
-    "looks",
-)
+LENGTHS = ((8, 50), (64, 20))  # (word pieces including [CLS] and [SEP], repeats)
+WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "every", "head")
 
 
 def memory_mib(field):  # "VmRSS" (now) or "VmHWM" (peak) of this process, from /proc/self/status
     with open("/proc/self/status") as status:
-        kib = next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-    return kib / 1024
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
 
 
-def median_ms(function, repeats):
-    function()  # warm-up: first-call allocations and BLAS thread start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+def median_ms(works, repeats):  # callables -> median ms of each, timed in turn after one warm-up
+    times = [[] for _ in works]
+    for repeat in range(repeats + 1):
+        for work, spent in zip(works, times, strict=True):
+            start = time.perf_counter()
+            work()
+            if repeat:
+                spent.append(1000 * (time.perf_counter() - start))
+    return [statistics.median(spent) for spent in times]
 
 
-def sentence_of(model, n):  # a sentence of exactly n word pieces, [CLS] and [SEP] included
+def sentence_of(model, n):  # a sentence of exactly n word pieces
     sentence = " ".join(WORDS[i % len(WORDS)] for i in range(n - 2))
     assert len(model.encode(sentence)[0]) == n
     return sentence
+
+
+def torch_forward(folder):  # -> callable(ids) running BertModel, or None without PyTorch
+    try:
+        import torch
+        from transformers import BertModel
+    except ImportError:
+        return None
+    bert = BertModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager").eval()
+
+    def forward(ids):
+        with torch.no_grad():
+            bert(input_ids=torch.tensor([ids]), output_attentions=True)
+
+    forward.about = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return forward
 
 
 def main():
@@ -68,52 +78,34 @@ def main():
     start = time.perf_counter()
     hashlib.sha256((model.folder / "model.safetensors").read_bytes()).hexdigest()
     hash_s = time.perf_counter() - start
-
-    try:
-        import torch
-        from transformers import BertModel
-    except ImportError:
-        torch = None
-    else:
-        bert = BertModel.from_pretrained(
-            str(model.folder), local_files_only=True, attn_implementation="eager"
-        )
-        bert.eval()
+    torch_bert = torch_forward(model.folder)
 
     rows = [
         ("first load: SHA-256 check, parse, float64 copy", f"{load_s:.2f} s", "", ""),
-        ("of which hashing 87 MiB", f"{hash_s:.2f} s", "", ""),
+        ("of which reading and hashing model.safetensors", f"{hash_s:.2f} s", "", ""),
         (
-            "RSS before load → with model loaded (peak)",
-            f"{rss_before:.0f} → {rss_loaded:.0f} MiB ({rss_peak:.0f})",
+            "RSS before load, loaded (peak)",
+            f"{rss_before:.0f}, {rss_loaded:.0f} MiB ({rss_peak:.0f})",
             "",
             "",
         ),
     ]
-    for n, repeats in ((8, 50), (64, 20)):
+    for n, repeats in LENGTHS:
         sentence = sentence_of(model, n)
-        encoded = model.encode(sentence)
-        numpy_ms = median_ms(lambda encoded=encoded: encoder_forward(model, *encoded), repeats)
-        torch_ms = ratio = ""
-        if torch is not None:
-            ids = torch.tensor([encoded[1]])
-
-            def torch_forward(ids=ids):
-                with torch.no_grad():
-                    bert(input_ids=ids, output_attentions=True)
-
-            torch_time = median_ms(torch_forward, repeats)
-            torch_ms, ratio = f"{torch_time:.1f} ms", f"{numpy_ms / torch_time:.1f}"
-        rows.append((f"forward, {n} tokens (median of {repeats})", f"{numpy_ms:.1f} ms", torch_ms, ratio))
+        tokens, ids, type_ids = model.encode(sentence)
         model.run(sentence, 3)  # fills the cache of layer inputs
-        run_ms = median_ms(lambda sentence=sentence: model.run(sentence, 3), repeats)
+        works = [partial(encoder_forward, model, tokens, ids, type_ids), partial(model.run, sentence, 3)]
+        if torch_bert:
+            works.append(partial(torch_bert, ids))
+        numpy_ms, run_ms, *torch_ms = median_ms(works, repeats)
+        torch_cells = (f"{torch_ms[0]:.1f} ms", f"{numpy_ms / torch_ms[0]:.1f}") if torch_ms else ("", "")
+        rows.append((f"forward, {n} tokens (median of {repeats})", f"{numpy_ms:.1f} ms", *torch_cells))
         rows.append((f"run(sentence, layer), {n} tokens, inputs cached", f"{run_ms:.2f} ms", "", ""))
 
-    import numpy
-
-    torch_version = f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ""
-    load = os.getloadavg()[0]
-    print(f"{os.cpu_count()} cores, load average {load:.1f}, numpy {numpy.__version__}{torch_version}")
+    about_torch = f", {torch_bert.about}" if torch_bert else ""
+    print(
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, numpy {np.__version__}{about_torch}"
+    )
     print()
     print("| measure | NumPy | PyTorch | NumPy / PyTorch |")
     print("| --- | ---: | ---: | ---: |")

@@ -1,0 +1,276 @@
+"""The pages' plain helpers (ui.frames, ui.charts, ui.export, ui.numbers), called without running Streamlit.
+
+Expected values come from the trace of ``run_attention`` or from NumPy in the test, never from the helper.
+"""
+
+import dataclasses
+import html
+import io
+import json
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from attention_core import (
+    AttentionConfig,
+    OutputTerms,
+    output_terms,
+    run_attention,
+    score_terms,
+    softmax_terms,
+)
+from ui import charts, export, frames, numbers
+
+# Emoji with skin tone and joiners, a flag, right-to-left scripts and HTML: labels must survive all of it.
+ODD_SENTENCE = "<b>x</b> 👍🏽 👨‍👩‍👧 🇫🇷 مرحبا שלום the the"
+ODD_LABELS = ["<b>x</b>", "a,b", 'say "hi"', "the²", "👨‍👩‍👧", "مرحبا", "1", "null"]
+
+
+def rng_frame(rows, columns, seed=0):
+    values = np.random.default_rng(seed).standard_normal((len(rows), len(columns)))
+    return frames.matrix_frame(values, rows, columns)
+
+
+# ui.frames
+
+
+def test_token_labels_number_repeats_and_keep_other_tokens_as_they_are():
+    assert frames.token_labels(("the", "cat", "the", "the")) == ["the", "cat", "the²", "the³"]
+    assert frames.token_labels(["a"] * 12)[-1] == "a¹²"
+    tokens = ("👍🏽", "مرحبا", "שלום", "<b>")
+    assert frames.token_labels(tokens) == list(tokens)
+
+
+def test_token_labels_are_unique_even_when_a_token_looks_like_a_numbered_repeat():
+    # Labels are axis categories and selectbox options: two equal labels merge two rows of a chart and make
+    # one token impossible to pick. "the²" is one word token ("²" is a digit to the tokenizer).
+    labels = frames.token_labels(run_attention("the the the²").tokens)
+    assert len(set(labels)) == len(labels), labels
+
+
+def test_dim_labels_count_from_one():
+    assert frames.dim_labels("q", 3) == ["q1", "q2", "q3"]
+    assert frames.dim_labels("v", 0) == []
+
+
+def test_matrix_frame_labels_rows_and_columns():
+    matrix = np.arange(6).reshape(2, 3)
+    frame = frames.matrix_frame(matrix, ["the", "the²"], ["k1", "k2", "k3"])
+    assert list(frame.index) == ["the", "the²"]
+    assert list(frame.columns) == ["k1", "k2", "k3"]
+    assert frame.to_numpy().dtype == np.float64
+    np.testing.assert_array_equal(frame.to_numpy(), matrix)
+
+
+def test_tidy_has_one_row_per_cell():
+    frame = rng_frame(["a", "b"], ["x", "y", "z"])
+    long = frames.tidy(frame, "query", "key")
+    assert list(long.columns) == ["query", "key", "value"]
+    assert len(long) == 6
+    for row in long.itertuples(index=False):
+        assert row.value == frame.loc[row.query, row.key]
+
+
+# ui.charts
+
+
+def heatmap_trace(figure):
+    (trace,) = figure.data
+    assert trace.type == "heatmap"
+    return trace
+
+
+def test_signed_heatmap_is_centred_at_zero_and_shows_the_frame():
+    frame = rng_frame(["a", "b", "c"], ["x", "y"])
+    trace = heatmap_trace(charts.heatmap(frame, kind="signed"))
+    limit = np.abs(frame.to_numpy()).max()
+    assert trace.zmid == 0
+    assert trace.zmin == -limit and trace.zmax == limit
+    np.testing.assert_array_equal(np.asarray(trace.z), frame.to_numpy())
+
+
+def test_signed_heatmap_of_zeros_still_has_a_colour_range():
+    trace = heatmap_trace(charts.heatmap(frames.matrix_frame(np.zeros((2, 2)), "ab", "xy")))
+    assert trace.zmin < 0 < trace.zmax
+
+
+def test_weights_heatmap_spans_zero_to_one_whatever_the_values():
+    frame = frames.matrix_frame([[0.2, 0.3], [0.25, 0.25]], "ab", "xy")
+    trace = heatmap_trace(charts.heatmap(frame, kind="weights"))
+    assert (trace.zmin, trace.zmax) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("shape", "printed"), [((16, 16), True), ((17, 2), False), ((2, 17), False), ((1, 1), True)]
+)
+def test_numbers_are_printed_only_up_to_16_rows_and_columns(shape, printed):
+    rows, columns = (frames.dim_labels(prefix, size) for prefix, size in zip("rc", shape, strict=True))
+    trace = heatmap_trace(charts.heatmap(rng_frame(rows, columns)))
+    assert bool(trace.texttemplate) is printed
+
+
+def test_numbers_can_be_forced_either_way():
+    small, large = rng_frame("ab", "xy"), rng_frame(frames.dim_labels("r", 20), "xy")
+    assert not heatmap_trace(charts.heatmap(small, numbers=False)).texttemplate
+    assert heatmap_trace(charts.heatmap(large, numbers=True)).texttemplate
+
+
+def test_heatmap_escapes_labels_and_title_so_plotly_shows_them_as_text():
+    frame = rng_frame(ODD_LABELS, ["<i>k</i>", "a&b"])
+    figure = charts.heatmap(frame, title="<b>title</b>")
+    trace = heatmap_trace(figure)
+    for shown, label in zip([*trace.y, *trace.x], [*ODD_LABELS, "<i>k</i>", "a&b"], strict=True):
+        assert "<" not in shown and ">" not in shown
+        assert html.unescape(shown) == label
+    assert "<" not in figure.layout.title.text
+    assert html.unescape(figure.layout.title.text) == "<b>title</b>"
+
+
+def test_heatmap_reads_labels_as_categories_with_the_first_row_on_top():
+    # Tokens such as "1" and "2" must not become a numeric axis that reorders or spaces the rows.
+    figure = charts.heatmap(rng_frame(["2", "1", "10"], ["3", "1"]))
+    assert figure.layout.xaxis.type == figure.layout.yaxis.type == "category"
+    assert figure.layout.yaxis.autorange == "reversed"
+    assert list(heatmap_trace(figure).y) == ["2", "1", "10"]
+
+
+def test_scaling_figure_draws_both_curves_against_d_k():
+    experiment = SimpleNamespace(d_k=np.array([1, 4, 16]))
+    raw, scaled = np.array([1.0, 4.0, 16.0]), np.array([1.0, 1.0, 1.0])
+    figure = charts.scaling_figure(experiment, raw, scaled, "variance", log_y=True)
+    assert len(figure.data) == 2
+    for trace, values in zip(figure.data, (raw, scaled), strict=True):
+        np.testing.assert_array_equal(trace.x, experiment.d_k)
+        np.testing.assert_array_equal(trace.y, values)
+    assert figure.data[0].name != figure.data[1].name
+    assert figure.layout.yaxis.type == "log"
+
+
+# ui.export
+
+
+def test_frame_csv_round_trips_labels_and_every_digit():
+    values = np.random.default_rng(1).standard_normal((len(ODD_LABELS), 3)) * 10.0 ** np.arange(
+        -150, 150, 100
+    )
+    values[0, 0] = 1 / 3
+    frame = frames.matrix_frame(values, ODD_LABELS, ["q1", "<b>k</b>", "v,1"])
+    # Read everything as text first, so labels such as "1" and "null" stay strings.
+    back = pd.read_csv(io.BytesIO(export.frame_csv(frame)), index_col=0, dtype=str, keep_default_na=False)
+    assert list(back.index) == ODD_LABELS
+    assert list(back.columns) == list(frame.columns)
+    assert back.astype(np.float64).to_numpy().tobytes() == values.tobytes()
+
+
+def test_trace_json_round_trips_every_array_to_the_last_bit():
+    trace = run_attention(
+        ODD_SENTENCE, AttentionConfig(d_k=3, n_heads=2, causal=True, positional="sinusoidal", temperature=0.7)
+    )
+
+    def refuse(constant):  # NaN and Infinity are not JSON; a browser's JSON.parse rejects them
+        raise AssertionError(f"{constant} in the JSON")
+
+    document = json.loads(export.trace_json(trace), parse_constant=refuse)
+    assert document["tokens"] == list(trace.tokens)
+    assert {"👍🏽", "👨‍👩‍👧", "🇫🇷", "مرحبا", "שלום"} <= set(document["tokens"])
+    assert document["config"] == dataclasses.asdict(trace.config)
+    assert document["divisor"] == trace.divisor
+    arrays = [f.name for f in dataclasses.fields(trace) if isinstance(getattr(trace, f.name), np.ndarray)]
+    assert {"x", "q", "k", "v", "scores", "scaled", "mask", "weights", "head_outputs", "output"} <= set(
+        arrays
+    )
+    for name in arrays:
+        value = getattr(trace, name)
+        restored = np.asarray(document[name], dtype=value.dtype)
+        assert restored.shape == value.shape, name
+        assert restored.tobytes() == value.tobytes(), name
+
+
+# ui.numbers
+
+TRACE = run_attention("the quick brown fox jumps", AttentionConfig(d_k=5, n_heads=2, causal=True, seed=3))
+HEAD, QUERY, KEY = 1, 3, 1  # a later query, so the causal mask hides some keys of its row
+
+
+def test_score_table_holds_the_two_vectors_and_their_products():
+    q, k = TRACE.q[HEAD, QUERY], TRACE.k[HEAD, KEY]
+    table = numbers.score_table(score_terms(TRACE, HEAD, QUERY, KEY))
+    assert list(table.index) == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(table.iloc[:, 0], q)
+    np.testing.assert_array_equal(table.iloc[:, 1], k)
+    np.testing.assert_allclose(table.iloc[:, 2], q * k)
+    np.testing.assert_allclose(table.iloc[:, 2].sum(), TRACE.scores[HEAD, QUERY, KEY])
+
+
+def test_score_formula_shows_the_arithmetic_and_no_user_text():
+    trace = run_attention("zebra <b>quokka</b> $x$ **y**", AttentionConfig(d_k=3))
+    terms = score_terms(trace, 0, 1, 3)
+    formula = numbers.score_formula(terms, 1, 3)
+    for text in ("zebra", "quokka", "<b>", "$", "**"):
+        assert text not in formula
+    score = float(trace.q[0, 1] @ trace.k[0, 3])
+    assert f"{score:.4f}" in formula
+    assert f"{score / np.sqrt(3):.4f}" in formula
+    assert formula.count("\\cdot") == 1 + 3  # q_i · k_j, then one product per term
+
+
+def test_score_formula_sums_long_vectors_instead_of_writing_them_out():
+    trace = run_attention("a b", AttentionConfig(d_k=12))
+    formula = numbers.score_formula(score_terms(trace, 0, 0, 1), 0, 1)
+    assert "\\sum" in formula and "\\cdot" in formula
+    assert formula.count("\\cdot") == 1
+
+
+def test_softmax_table_follows_the_row_step_by_step():
+    labels = frames.token_labels(TRACE.tokens)
+    table = numbers.softmax_table(softmax_terms(TRACE, HEAD, QUERY), labels)
+    assert list(table.index) == labels
+    logits = TRACE.scaled[HEAD, QUERY]
+    allowed = np.arange(len(labels)) <= QUERY  # the causal mask, written out
+    exps = np.where(allowed, np.exp(logits - logits[allowed].max()), 0.0)
+    np.testing.assert_array_equal(table.iloc[:, 0], logits)
+    np.testing.assert_allclose(table.iloc[:, 2], exps)
+    np.testing.assert_allclose(table.iloc[:, 3], exps / exps.sum())
+    np.testing.assert_allclose(table.iloc[:, 3], TRACE.weights[HEAD, QUERY])
+    assert (table.iloc[:, 3][~allowed] == 0).all()
+
+
+def test_output_table_lists_each_weighted_value_and_their_sum():
+    labels = frames.token_labels(TRACE.tokens)
+    dims = frames.dim_labels("v", TRACE.v.shape[-1])
+    table = numbers.output_table(output_terms(TRACE, HEAD, QUERY), labels, dims)
+    weights, values = TRACE.weights[HEAD, QUERY], TRACE.v[HEAD]
+    assert list(table.index[:-1]) == labels
+    np.testing.assert_allclose(table.iloc[:-1, 0], weights)
+    np.testing.assert_allclose(table.iloc[:-1, 1:], weights[:, None] * values)
+    np.testing.assert_allclose(table.iloc[-1, 0], 1.0)
+    np.testing.assert_allclose(table.iloc[-1, 1:], weights @ values)
+    np.testing.assert_allclose(table.iloc[-1, 1:], TRACE.head_outputs[HEAD, QUERY])
+
+
+def formula_terms(formula):  # "o_{3} = 0.40\, v_{2} + ..." -> [(0.40, 2), ...]
+    return [(float(w), int(j)) for w, j in re.findall(r"([0-9.]+)\\, v_\{(\d+)\}", formula)]
+
+
+def output_terms_for(weights):
+    weights = np.asarray(weights, dtype=np.float64)
+    values = np.ones((len(weights), 2))
+    return OutputTerms(weights, values, weights[:, None] * values, weights @ values)
+
+
+def test_output_formula_lists_the_largest_weights_first():
+    weights = [0.1, 0.4, 0.0, 0.3, 0.15, 0.05]
+    formula = numbers.output_formula(output_terms_for(weights), 2)
+    largest = sorted(range(len(weights)), key=lambda j: -weights[j])[:4]
+    assert formula.startswith("o_{3} =")
+    assert formula_terms(formula) == [(round(weights[j], 2), j + 1) for j in largest]
+    assert formula.endswith("\\dots")  # five keys have weight, four are shown
+
+
+def test_output_formula_leaves_out_masked_keys_and_says_when_nothing_is_left_out():
+    formula = numbers.output_formula(output_terms_for([0.75, 0.25, 0.0, 0.0]), 1)
+    assert formula_terms(formula) == [(0.75, 1), (0.25, 2)]
+    assert "\\dots" not in formula

@@ -20,9 +20,7 @@ render.draw_stage_intro(
     r"X_i = E[\text{token}_i] + P_i \qquad X \in \mathbb{R}^{n \times d_{model}}",
 )
 render.draw_shapes(("tokens", (len(tokens),)), ("X", trace.x.shape))
-st.markdown(
-    "**Tokens:** " + " · ".join(f"`{render.escape_markdown(t)}`" if t != "`" else "\\`" for t in tokens)
-)
+st.markdown("**Tokens:** " + " · ".join(render.escape_markdown(t) for t in tokens))
 
 if trace.config.positional == "none":
     render.draw_heatmap(

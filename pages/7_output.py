@@ -40,7 +40,7 @@ with right:
     )
 
 st.subheader("One token's output, as a weighted sum")
-i = render.token_picker(trace, "Token", "query", default=min(2, len(tokens) - 1))
+i = render.token_picker(trace, "Token", "query")
 render.draw_weighted_sum(trace, head, i)
 render.draw_numbers(trace, head, stage=7, i=i)
 render.draw_nav(PAGE, settings)

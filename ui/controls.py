@@ -7,11 +7,12 @@ URL value that was never touched on the first page switch.
 """
 
 import math
+import urllib.parse
 from dataclasses import dataclass
 
 import streamlit as st
 
-from attention_core import AttentionConfig, AttentionInputError, run_attention
+from attention_core import AttentionConfig, AttentionInputError, run_attention, tokenize
 from attention_core.attention import POSITIONAL_KINDS
 from ui import render
 from ui.pages import PAGES
@@ -66,7 +67,7 @@ PAGE_KEYS = ("query", "key")  # cell selectors drawn by the stage pages, also ca
 def _parses_to(raw, value):
     """Whether a URL value means the widget's value (so a default-valued parameter raises no notice)."""
     if isinstance(value, bool):
-        return raw.lower() in (("true", "1") if value else ("false", "0"))
+        return raw.lower() == ("true" if value else "false")
     if isinstance(value, int | float):
         try:
             return math.isclose(float(raw), value)
@@ -181,7 +182,9 @@ def _notices(raw_params, values):
         if key in PAGE_KEYS:
             continue
         if key not in CONTROLS:
-            notes.append(f"Ignored the unknown link parameter “{key}”.")
+            notes.append(f"Ignored the unknown link parameter “{render.escape_markdown(key)}”.")
+        elif key == "sentence" and len(raw) > MAX_SENTENCE_CHARS:
+            notes.append(f"The link's sentence was cut to its first {MAX_SENTENCE_CHARS:,} characters.")
         elif not _parses_to(raw, values[key]):
             default = CONTROLS[key].to_url(CONTROLS[key].default)
             notes.append(f"The link's value for “{key}” was not usable; using {default} instead.")
@@ -194,23 +197,60 @@ def _page_list(link_params):
         st.sidebar.page_link(page.path, label=page.title, icon=page.icon, query_params=link_params)
 
 
+def view_link(page, link_params):  # -> the address that opens this page with these settings
+    address = urllib.parse.urlsplit(st.context.url or "http://localhost:8501/")
+    root = address.path.removesuffix(page.url_path).rstrip("/")
+    query = urllib.parse.urlencode(link_params)
+    return urllib.parse.urlunsplit((address.scheme, address.netloc, f"{root}/{page.url_path}", query, ""))
+
+
+def _link_box(page, link_params):
+    with st.sidebar.expander("Link to this view", icon=":material/link:"):
+        st.code(view_link(page, link_params), language=None, wrap_lines=True)
+        st.caption("Opens this page with the same sentence, settings and selection.")
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def compute_trace(sentence, config):  # -> AttentionTrace; one computation per setting, shared by all pages
     return run_attention(sentence, config)
 
 
-def controls():  # draws the sidebar -> Settings (or None where the settings are unusable)
+def _carry_over(page):
+    """Put back settings that a page switch dropped from the URL.
+
+    Streamlit 1.67 strips bound parameters from a page link's query string, so a value that
+    came from an opened link and was never touched would fall back to its default on the next
+    page. The last values are kept in the session and restored when the page changes.
+    """
+    last_page, last_values = st.session_state.get("ui_page"), st.session_state.get("ui_values", {})
+    st.session_state["ui_page"] = page.path
+    if last_page in (None, page.path):
+        return
+    dropped = {k: v for k, v in last_values.items() if k not in st.query_params and v != CONTROLS[k].default}
+    st.session_state.update(dropped)
+
+
+def controls(page):  # draws the sidebar -> Settings
     first_run = "ui_url_checked" not in st.session_state
     raw_params = st.query_params.to_dict() if first_run else {}
+    _carry_over(page)
     values = _settings_ui()
+    st.session_state["ui_values"] = values
     for note in _notices(raw_params, values):
         st.toast(note, icon=":material/link_off:")
     st.session_state["ui_url_checked"] = True
     link_params = {
         key: CONTROLS[key].to_url(value) for key, value in values.items() if value != CONTROLS[key].default
     }
-    link_params |= {key: str(st.session_state[key]) for key in PAGE_KEYS if st.session_state.get(key)}
+    # The cell a page's selectors chose (kept in the session, or still only in an opened link's URL);
+    # the first token is their default, which a link leaves out.
+    first = tokenize(values["sentence"])[:1]
+    for key in PAGE_KEYS:
+        chosen = st.session_state.get(key) or st.query_params.get(key)
+        if chosen and (chosen,) != first:
+            link_params[key] = chosen
     _page_list(link_params)
+    _link_box(page, link_params)
     config = AttentionConfig(
         d_model=values["d_model"],
         d_k=values["d_k"],
@@ -231,7 +271,7 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
         page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"
     )
     render.draw_style()
-    settings = controls()
+    settings = controls(page)
     if not compute:
         return settings, None
     try:

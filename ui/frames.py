@@ -1,18 +1,18 @@
 """Matrices from the trace as labelled DataFrames, kept apart from drawing (the Annotated Transformer's mtx2df)."""
 
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 
 
 def token_labels(tokens):  # n tokens -> n unique labels; a repeated token gets its occurrence: "the", "the²"
     superscripts = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-    seen = Counter()
     labels = []
     for token in tokens:
-        seen[token] += 1
-        labels.append(token if seen[token] == 1 else f"{token}{str(seen[token]).translate(superscripts)}")
+        label, occurrence = token, 1
+        while label in labels:  # also steps past a token that already looks like "the²"
+            occurrence += 1
+            label = f"{token}{str(occurrence).translate(superscripts)}"
+        labels.append(label)
     return labels
 
 

@@ -12,6 +12,14 @@ class Page:
     icon: str  # a Material Symbols name, bundled with Streamlit (works offline)
     stage: int | None = None  # the stage number for the seven walkthrough pages
 
+    @property
+    def url_path(self):  # "" for the overview, "scores" for pages/4_scores.py (Streamlit drops the number)
+        return (
+            ""
+            if self.path == "app.py"
+            else self.path.removeprefix("pages/").removesuffix(".py").split("_", 1)[1]
+        )
+
 
 OVERVIEW = Page("app.py", "Overview", ":material/dashboard:")
 STAGE_PAGES = tuple(

@@ -133,9 +133,9 @@ def draw_trace_download(trace):
     )
 
 
-def token_picker(trace, label, key, default=0):  # -> index of the chosen token; bound to the URL
+def token_picker(trace, label, key):  # -> index of the chosen token (the first by default); bound to the URL
     options = labels(trace)
-    chosen = st.selectbox(label, options, index=min(default, len(options) - 1), key=key, bind="query-params")
+    chosen = st.selectbox(label, options, key=key, bind="query-params")
     return options.index(chosen)
 
 

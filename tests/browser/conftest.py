@@ -34,6 +34,7 @@ A test::
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -61,6 +62,7 @@ SERVER_START_TIMEOUT_S = 60
 SERVER_LOG = ARTIFACTS / "streamlit-server.log"
 SERVER_LOG_LINES_ON_FAILURE = 40
 
+_BASE_PATH_PROBE = re.compile(r"^/[a-z_]+/_stcore/(host-config|health)$")
 _page_key = pytest.StashKey[tuple[Page, PageLog]]()
 
 
@@ -153,7 +155,10 @@ def page(browser: Browser, streamlit_server: str, page_log: PageLog, request) ->
     context.route(lambda url: not url.startswith(f"{streamlit_server}/"), block_outside)
 
     def record_console(message):
-        if message.type == "error":
+        # On a page URL such as /scores, Streamlit's frontend first asks /scores/_stcore/host-config and
+        # /scores/_stcore/health to find its base path, gets a 404 and falls back to the root: not an error.
+        url = message.location.get("url", "")
+        if message.type == "error" and not _BASE_PATH_PROBE.match(url.removeprefix(streamlit_server)):
             page_log.console_errors.append(f"{message.text} (at {message.location.get('url')})")
 
     def record_dialog(dialog):

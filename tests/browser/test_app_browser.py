@@ -1,0 +1,151 @@
+"""The walkthrough in a real browser: pages, typing, deep links, page switches and hostile text."""
+
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import pytest
+from browser_helpers import screenshot, wait_for_app
+from conftest import _free_port, _is_healthy
+from playwright.sync_api import expect
+
+from ui.pages import PAGES
+
+pytestmark = pytest.mark.browser
+
+
+def url(base, page, **params):
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    return f"{base}/{page.url_path}{query}"
+
+
+def y_ticks(page):  # the row labels of every heatmap on the page
+    return page.locator(".js-plotly-plot .ytick text").all_text_contents()
+
+
+def sidebar_sentence(page):
+    return page.locator('[data-testid="stSidebar"] input[aria-label="Sentence"]')
+
+
+def type_sentence(page, text, charts=1):
+    box = sidebar_sentence(page)
+    box.fill(text)
+    box.press("Enter")
+    wait_for_app(page, charts=charts)
+
+
+@pytest.mark.parametrize("app_page", PAGES, ids=lambda p: p.url_path or "overview")
+def test_every_page_loads_with_its_heatmaps(page, streamlit_server, app_page):
+    page.goto(url(streamlit_server, app_page))
+    wait_for_app(page, charts=0 if "glossary" in app_page.path else 1)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    expect(sidebar_sentence(page)).to_have_value("the cat sat on the mat")
+    assert page.locator("h1").first.inner_text().strip() != ""
+    if "glossary" not in app_page.path:
+        assert {"the", "cat", "sat"} <= set(y_ticks(page)) or app_page.url_path in ("projection", "heads")
+
+
+def test_typing_a_sentence_changes_the_axes(page, streamlit_server):
+    page.goto(url(streamlit_server, PAGES[4]))
+    wait_for_app(page, charts=3)
+    assert "dog" not in y_ticks(page)
+    type_sentence(page, "a dog barked loudly", charts=3)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.ytick text')].some(t => t.textContent === 'dog')"
+    )
+    assert "mat" not in y_ticks(page)
+    assert "sentence=a+dog+barked+loudly" in page.url
+
+
+def test_a_deep_link_opens_with_its_settings(page, streamlit_server):
+    softmax = next(p for p in PAGES if p.url_path == "softmax")
+    page.goto(url(streamlit_server, softmax, sentence="one two three", causal="true", d_k="8"))
+    wait_for_app(page, charts=3)
+    expect(sidebar_sentence(page)).to_have_value("one two three")
+    causal = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"] input').nth(1)
+    assert causal.is_checked()
+    assert set(y_ticks(page)) == {"one", "two", "three"}
+    screenshot(page, "softmax_deep_link")
+
+
+def test_settings_from_a_link_survive_a_page_switch(page, streamlit_server):
+    page.goto(url(streamlit_server, PAGES[0], sentence="the dog ran", heads="2", scale="false"))
+    wait_for_app(page, charts=7)
+    page.locator('[data-testid="stSidebar"]').get_by_text("4. Raw scores").click()
+    page.wait_for_function("() => location.pathname.endsWith('/scores')")
+    wait_for_app(page, charts=3)
+    expect(sidebar_sentence(page)).to_have_value("the dog ran")
+    assert set(y_ticks(page)) == {"the", "dog", "ran"}
+    page.locator('[data-testid="stSidebar"]').get_by_text("Link to this view").click()
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"] code').inner_text()
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(link.strip()).query)
+    assert query["heads"] == ["2"] and query["scale"] == ["false"] and query["sentence"] == ["the dog ran"]
+    page.get_by_text("Next: 5. Scaling by √d_k").click()
+    page.wait_for_function("() => location.pathname.endsWith('/scaling')")
+    wait_for_app(page, charts=3)
+    expect(sidebar_sentence(page)).to_have_value("the dog ran")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["<img src=x onerror=alert(1)>", "<script>alert('x')</script> hi", "**bold** [link](http://x) `code`"],
+)
+def test_hostile_text_is_shown_as_text_and_never_runs(page, streamlit_server, page_log, text):
+    page.goto(url(streamlit_server, PAGES[0]))
+    wait_for_app(page, charts=7)
+    type_sentence(page, text, charts=7)
+    main = page.locator('[data-testid="stMain"]')
+    assert main.locator("img[src='x'], script, strong:text-is('bold'), a[href='http://x']").count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page_log.dialogs == []  # the page fixture also fails the test on any dialog
+
+
+def test_a_deep_link_works_as_the_first_request_after_a_server_start(browser):
+    """Streamlit's pages/ folder mode runs a page alone until the root is opened: the sidebar must still be there."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+            "--server.headless=true",
+            "--browser.gatherUsageStats=false",
+            "--server.fileWatcherType=none",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _is_healthy(base):
+            assert server.poll() is None and time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.25)
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        page.goto(f"{base}/output?sentence=birds+fly+south&query=fly")
+        wait_for_app(page, charts=3)
+        expect(sidebar_sentence(page)).to_have_value("birds fly south")
+        assert page.locator('[data-testid="stSidebar"]').get_by_text("7. Weighted sum of values").count() == 1
+        assert {"birds", "fly", "south"} <= set(y_ticks(page))
+        screenshot(page, "output_first_request")
+        context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_screenshots_light_and_dark(browser, streamlit_server):
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1280, "height": 720}, color_scheme=scheme)
+        page = context.new_page()
+        for app_page in (PAGES[0], PAGES[4]):
+            page.goto(url(streamlit_server, app_page))
+            wait_for_app(page, charts=3)
+            screenshot(page, f"{app_page.url_path or 'overview'}_{scheme}")
+        context.close()

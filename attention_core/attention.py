@@ -156,9 +156,10 @@ def causal_mask(n, causal):  # -> [n, n] bool
 
 def softmax(scaled, mask):  # [h, n, n], [n, n] -> [h, n, n]
     logits = np.where(mask, scaled, -np.inf)  # exp(-inf) = 0: masked keys get exactly zero weight
-    shifted = logits - logits.max(axis=-1, keepdims=True)  # largest is 0, so exp never overflows
-    exps = np.exp(shifted)
-    return exps / exps.sum(axis=-1, keepdims=True)
+    logits -= logits.max(axis=-1, keepdims=True)  # largest is 0, so exp never overflows
+    exps = np.exp(logits, out=logits)  # in place: these [h, n, n] arrays are the layer's largest
+    exps /= exps.sum(axis=-1, keepdims=True)
+    return exps
 
 
 def weighted_sum(weights, v):  # [h, n, n], [h, n, d_v] -> [h, n, d_v]

@@ -67,8 +67,10 @@ for row in (STAGES[:3], STAGES[3:]):
 
 if config.n_heads > 1:
     st.subheader("Every head's attention weights")
-    for index, column in enumerate(st.columns(config.n_heads)):
-        with column:
+    for index in range(config.n_heads):
+        if index % render.HEADS_PER_ROW == 0:
+            columns = st.columns(min(render.HEADS_PER_ROW, config.n_heads))
+        with columns[index % render.HEADS_PER_ROW]:
             render.draw_heatmap(
                 frames.matrix_frame(trace.weights[index], tokens, tokens),
                 f"overview_head_{index + 1}",

@@ -28,15 +28,26 @@ render.draw_shapes(
 if config.n_heads > 1:
     st.caption(f"Showing head {head + 1} of {config.n_heads}; every head has its own three matrices.")
 
-for name, weights, result, prefix in (
-    ("Q", trace.w_q, trace.q, "q"),
-    ("K", trace.w_k, trace.k, "k"),
-    ("V", trace.w_v, trace.v, "v"),
+if render.is_pretrained(trace):
+    render.draw_pretrained_note(trace, head)
+    st.markdown(
+        "MiniLM's projections also add a learned **bias** vector (b_q, b_k, b_v). PyTorch stores each "
+        "weight as [out, in]; here it is transposed to [in, out] so that a row of X times W gives a row of Q."
+    )
+
+side_by_side = config.d_model <= 16  # a 384-wide X next to W would leave W a sliver: stack them instead
+for name, weights, biases, result, prefix in (
+    ("Q", trace.w_q, trace.b_q, trace.q, "q"),
+    ("K", trace.w_k, trace.b_k, trace.k, "k"),
+    ("V", trace.w_v, trace.b_v, trace.v, "v"),
 ):
-    st.subheader(f"X · W_{prefix} = {name}")
+    has_bias = bool(biases[head].any())
+    st.subheader(f"X · W_{prefix}{f' + b_{prefix}' if has_bias else ''} = {name}")
     dims = frames.dim_labels(prefix, weights.shape[-1])
-    x_col, times, w_col, equals, out_col = st.columns(
-        [config.d_model, 0.6, weights.shape[-1] + 1, 0.6, weights.shape[-1] + 1]
+    x_col, times, w_col, equals, out_col = (
+        st.columns([config.d_model, 0.6, weights.shape[-1] + 1, 0.6, weights.shape[-1] + 1])
+        if side_by_side
+        else (st.container(),) * 5
     )
     with x_col:
         render.draw_heatmap(
@@ -47,6 +58,12 @@ for name, weights, result, prefix in (
         render.draw_heatmap(
             frames.matrix_frame(weights[head], x_dims, dims), f"W_{prefix}", title=f"W_{prefix}"
         )
+        if has_bias:
+            render.draw_heatmap(
+                frames.matrix_frame(biases[head][None, :], [f"b_{prefix}"], dims),
+                f"b_{prefix}",
+                title=f"+ b_{prefix}",
+            )
     equals.markdown("## =")
     with out_col:
         render.draw_heatmap(frames.matrix_frame(result[head], tokens, dims), name, title=name)

@@ -11,6 +11,8 @@ WEIGHT_COLORS = (
 )
 NUMBERS_UP_TO = 16  # print values in cells while the matrix has at most this many rows and columns
 CELL_PX = 34  # row height when numbers are shown
+MAX_HEIGHT_PX = 620  # a tall matrix (384 rows of W_q) is squeezed to this instead of a page-long strip
+MAX_TICKS = 32  # label at most this many rows or columns; the hover names every cell
 
 
 def _plotly_text(labels):  # Plotly reads a few HTML tags in labels; escape so user text stays text
@@ -50,23 +52,25 @@ def heatmap(
             texttemplate="%{z:.2f}" if numbers else None,
             textfont={"size": 12},
             hovertemplate=f"{row_name} %{{y}} · {column_name} %{{x}}<br>value %{{z:.4f}}<extra></extra>",
-            xgap=1,
-            ygap=1,
+            xgap=1 if columns <= 64 else 0,  # gaps would hide the cells of a wide matrix
+            ygap=1 if rows <= 64 else 0,
             colorbar={"thickness": 12},
             showscale=colorbar,
             **scale,
         )
     )
+    row_px = CELL_PX if numbers else max(2, min(CELL_PX, MAX_HEIGHT_PX // rows))
     figure.update_layout(
         title={"text": html.escape(title, quote=False)} if title else None,
-        height=height or max(180, 80 + CELL_PX * rows + (30 if title else 0)),
+        height=height or max(180, 80 + row_px * rows + (30 if title else 0)),
         margin={"l": 10, "r": 10, "t": 30 + (30 if title else 0), "b": 10},
         xaxis={
             "side": "top",
             "type": "category",
             "tickangle": 0 if columns <= 12 and (numbers or columns <= 4) else -60,
+            "nticks": MAX_TICKS,
         },
-        yaxis={"autorange": "reversed", "type": "category"},
+        yaxis={"autorange": "reversed", "type": "category", "nticks": MAX_TICKS},
     )
     return figure
 
@@ -85,4 +89,38 @@ def scaling_figure(experiment, raw, scaled, y_title, *, log_y=False):
         yaxis={"title": y_title, "type": "log" if log_y else "linear"},
         legend={"orientation": "h", "y": 1.12},
     )
+    return figure
+
+
+def head_grid(weights, row_titles, column_titles):
+    """Attention weights [rows, columns, n, n] (layers × heads) as one figure of small heatmaps, 0..1."""
+    from plotly.subplots import make_subplots
+
+    n_rows, n_columns = weights.shape[:2]
+    figure = make_subplots(
+        n_rows,
+        n_columns,
+        row_titles=_plotly_text(row_titles),
+        column_titles=_plotly_text(column_titles),
+        horizontal_spacing=0.008,
+        vertical_spacing=0.02,
+    )
+    for r in range(n_rows):
+        for c in range(n_columns):
+            figure.add_trace(
+                go.Heatmap(
+                    z=weights[r, c],
+                    colorscale=WEIGHT_COLORS,
+                    zmin=0.0,
+                    zmax=1.0,
+                    showscale=False,
+                    hovertemplate=f"{row_titles[r]} · {column_titles[c]}<br>query %{{y}} → key %{{x}}: "
+                    "%{z:.2f}<extra></extra>",
+                ),
+                r + 1,
+                c + 1,
+            )
+    figure.update_xaxes(showticklabels=False)
+    figure.update_yaxes(showticklabels=False, autorange="reversed")
+    figure.update_layout(height=90 * n_rows + 40, margin={"l": 10, "r": 30, "t": 30, "b": 10})
     return figure

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from attention_core import AttentionConfig, AttentionInputError, run_attention, tokenize
+from attention_core import AttentionConfig, AttentionInputError, pretrained, run_attention, tokenize
 from attention_core.attention import POSITIONAL_KINDS
 from ui import render
 from ui.pages import PAGES
@@ -27,9 +27,11 @@ class Settings:
     """What the sidebar chose."""
 
     sentence: str
-    config: AttentionConfig
+    config: AttentionConfig  # the random-weights model's settings (the pretrained model has its own)
     head: int  # 0-based index of the head the stage pages show
     link_params: dict  # the non-default settings as URL parameters, carried by page links
+    model: str = "random"  # one of MODELS
+    layer: int = 0  # the pretrained model's layer, 0-based as in Hugging Face
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,12 @@ CONTROLS = {
         Control("scale", DEFAULTS.scale),
         Control("temperature", DEFAULTS.temperature),
         Control("head", 1),
+        Control("model", "random"),
+        Control("layer", 0),
     )
 }
+MODELS = ("random", "MiniLM")
+PRETRAINED_HEADS = 12  # the small random-weights model, or the pretrained all-MiniLM-L6-v2
 PAGE_KEYS = ("query", "key")  # cell selectors drawn by the stage pages, also carried by links
 
 
@@ -76,7 +82,30 @@ def _parses_to(raw, value):
     return raw == value
 
 
-def _settings_ui():  # draws the setting widgets -> dict of values
+def _model_ui(status):  # -> (model, layer); the pretrained option is explained and disabled where absent
+    sidebar = st.sidebar
+    model = sidebar.radio(
+        "Model",
+        MODELS,
+        key="model",
+        bind="query-params",
+        horizontal=True,
+        disabled=not status.available,
+        help="random: small random weights, numbers you can read. MiniLM: the pretrained "
+        "all-MiniLM-L6-v2 (6 layers × 12 heads), computed here step by step in NumPy.",
+    )
+    if not status.available:
+        sidebar.caption(f"The pretrained model is unavailable: {render.escape_markdown(status.message)}")
+        return "random", 0
+    if model == "random":
+        return model, 0
+    layer = sidebar.selectbox(
+        "Layer", range(6), key="layer", bind="query-params", help="0 reads the embeddings."
+    )
+    return model, layer
+
+
+def _settings_ui(pretrained):  # draws the setting widgets -> dict of values
     sidebar = st.sidebar
     values = {
         "sentence": sidebar.text_input(
@@ -89,6 +118,8 @@ def _settings_ui():  # draws the setting widgets -> dict of values
         )
     }
     with sidebar.expander("Model settings", expanded=False, icon=":material/tune:"):
+        if pretrained:
+            st.caption("These set the random-weights model; MiniLM has its own sizes and weights.")
         left, right = st.columns(2)
         values["d_model"] = left.number_input(
             "d_model",
@@ -97,6 +128,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
             DEFAULTS.d_model,
             key="d_model",
             bind="query-params",
+            disabled=pretrained,
             help="Width of each token's embedding (a row of X).",
         )
         values["seed"] = right.number_input(
@@ -106,6 +138,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
             DEFAULTS.seed,
             key="seed",
             bind="query-params",
+            disabled=pretrained,
             help="Fixes the random embeddings and weights.",
         )
         values["d_k"] = left.number_input(
@@ -115,6 +148,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
             DEFAULTS.d_k,
             key="d_k",
             bind="query-params",
+            disabled=pretrained,
             help="Width of each query and key vector.",
         )
         values["d_v"] = right.number_input(
@@ -124,6 +158,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
             DEFAULTS.d_v,
             key="d_v",
             bind="query-params",
+            disabled=pretrained,
             help="Width of each value vector.",
         )
         values["heads"] = left.number_input(
@@ -133,6 +168,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
             DEFAULTS.n_heads,
             key="heads",
             bind="query-params",
+            disabled=pretrained,
             help="Independent attention heads, each with its own W_q, W_k, W_v.",
         )
         values["temperature"] = right.number_input(
@@ -144,6 +180,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
             format="%.2f",
             key="temperature",
             bind="query-params",
+            disabled=pretrained,
             help="Scores are divided by this before softmax: below 1 sharpens, above 1 flattens.",
         )
         values["positional"] = st.selectbox(
@@ -151,6 +188,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
             POSITIONAL_KINDS,
             key="positional",
             bind="query-params",
+            disabled=pretrained,
             help="Sinusoidal adds a different pattern to each position, so word order matters.",
         )
     values["scale"] = sidebar.toggle(
@@ -158,6 +196,7 @@ def _settings_ui():  # draws the setting widgets -> dict of values
         DEFAULTS.scale,
         key="scale",
         bind="query-params",
+        disabled=pretrained,
         help="Switch off to see the softmax saturate.",
     )
     values["causal"] = sidebar.toggle(
@@ -165,11 +204,13 @@ def _settings_ui():  # draws the setting widgets -> dict of values
         DEFAULTS.causal,
         key="causal",
         bind="query-params",
+        disabled=pretrained,
         help="Each token may only attend to itself and the tokens before it.",
     )
+    heads = PRETRAINED_HEADS if pretrained else values["heads"]
     values["head"] = (
-        sidebar.selectbox("Head shown", range(1, values["heads"] + 1), key="head", bind="query-params")
-        if values["heads"] > 1
+        sidebar.selectbox("Head shown", range(1, heads + 1), key="head", bind="query-params")
+        if heads > 1
         else 1
     )
     return values
@@ -215,6 +256,28 @@ def compute_trace(sentence, config):  # -> AttentionTrace; one computation per s
     return run_attention(sentence, config)
 
 
+@st.cache_resource(show_spinner=False)
+def model_status():  # -> PretrainedStatus; loads the weights once per server process
+    return pretrained.pretrained_status()
+
+
+@st.cache_resource(max_entries=64, show_spinner="Running MiniLM…")
+def compute_pretrained_trace(sentence, layer):  # -> AttentionTrace, shared read-only by every session
+    # A resource, not data: its weights are megabytes that st.cache_data would copy on every rerun.
+    return pretrained.load_pretrained().run(sentence, layer)
+
+
+@st.cache_resource(max_entries=64, show_spinner="Running MiniLM…")
+def pretrained_attentions(sentence):  # -> [layers, heads, n, n]
+    return pretrained.load_pretrained().attentions(sentence)
+
+
+def trace_for(settings):  # -> AttentionTrace of the chosen model
+    if settings.model == "random":
+        return compute_trace(settings.sentence, settings.config)
+    return compute_pretrained_trace(settings.sentence, settings.layer)
+
+
 def _carry_over(page):
     """Put back settings that a page switch dropped from the URL.
 
@@ -234,7 +297,8 @@ def controls(page):  # draws the sidebar -> Settings
     first_run = "ui_url_checked" not in st.session_state
     raw_params = st.query_params.to_dict() if first_run else {}
     _carry_over(page)
-    values = _settings_ui()
+    model, layer = _model_ui(model_status())
+    values = _settings_ui(pretrained=model != "random") | {"model": model, "layer": layer}
     st.session_state["ui_values"] = values
     for note in _notices(raw_params, values):
         st.toast(note, icon=":material/link_off:")
@@ -244,7 +308,7 @@ def controls(page):  # draws the sidebar -> Settings
     }
     # The cell a page's selectors chose (kept in the session, or still only in an opened link's URL);
     # the first token is their default, which a link leaves out.
-    first = tokenize(values["sentence"])[:1]
+    first = ("[CLS]",) if model != "random" else tokenize(values["sentence"])[:1]
     for key in PAGE_KEYS:
         chosen = st.session_state.get(key) or st.query_params.get(key)
         if chosen and (chosen,) != first:
@@ -262,7 +326,8 @@ def controls(page):  # draws the sidebar -> Settings
         scale=values["scale"],
         temperature=values["temperature"],
     )
-    return Settings(values["sentence"], config, min(values["head"], values["heads"]) - 1, link_params)
+    heads = PRETRAINED_HEADS if model != "random" else values["heads"]
+    return Settings(values["sentence"], config, min(values["head"], heads) - 1, link_params, model, layer)
 
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
@@ -275,10 +340,12 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     if not compute:
         return settings, None
     try:
-        trace = compute_trace(settings.sentence, settings.config)
+        trace = trace_for(settings)
     except AttentionInputError as error:
         st.title(page.title)
         st.info(str(error), icon=":material/edit_note:")
         st.stop()
     render.draw_trace_download(trace)
+    if render.is_pretrained(trace) and page.stage:
+        st.caption(f"{trace.model} · head {settings.head + 1} — real learned weights")
     return settings, trace

@@ -32,6 +32,7 @@ EXTRA_PAGES = (
     Page("pages/8_heads.py", "Heads and W_o", ":material/join:"),
     Page("pages/9_why_scale.py", "Why √d_k?", ":material/help:"),
     Page("pages/10_glossary.py", "Glossary and classroom use", ":material/menu_book:"),
+    Page("pages/11_model_view.py", "MiniLM: every head", ":material/grid_view:"),
 )
 PAGES = (OVERVIEW, *STAGE_PAGES, *EXTRA_PAGES)
 

@@ -8,6 +8,9 @@ from attention_core import output_terms, score_terms, softmax_terms
 from ui import charts, export, frames, numbers
 from ui.pages import neighbours
 
+HEADS_PER_ROW = 6  # small per-head heatmaps in rows of six, so MiniLM's twelve stay readable
+WIDE = 48  # past this many rows or columns a heatmap shows colours only; a scrollable table has the numbers
+_FOUR_DECIMALS = st.column_config.NumberColumn(format="%.4f")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -68,6 +71,9 @@ def draw_heatmap(
         key=f"chart_{name}",
         config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
     )
+    if max(frame.shape) > WIDE:
+        with st.expander(f"All {frame.shape[0]} × {frame.shape[1]} numbers (scrollable)"):
+            st.dataframe(frame, height=300, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
     if download:
         st.download_button(
             f"{name}.csv",
@@ -95,10 +101,26 @@ def draw_style():
     )
 
 
+def is_pretrained(trace):
+    return trace.model != "random weights"
+
+
 def draw_stage_intro(page, text, formula):
     st.title(page.title)
     st.markdown(text)
     st.latex(formula)
+
+
+def draw_pretrained_note(trace, head):
+    """What the student is looking at with the real model, and why [CLS] and [SEP] draw so much attention."""
+    st.info(
+        f"**{trace.model}, head {head + 1}** — real learned weights (d_model = {trace.config.d_model}, "
+        f"d_k = {trace.config.d_k}). The sentence is split into WordPiece tokens, with **[CLS]** added at "
+        "the start and **[SEP]** at the end: markers the model was trained with. Many heads send most of "
+        "their attention to [CLS] or [SEP] when they have nothing specific to look for — a resting place "
+        "whose value changes the output little.",
+        icon=":material/school:",
+    )
 
 
 def draw_nav(page, settings, key="bottom"):
@@ -140,8 +162,7 @@ def token_picker(trace, label, key):  # -> index of the chosen token (the first 
 
 
 def draw_table(frame):  # numbers to 4 decimals; a column config is far cheaper than a pandas Styler
-    number = st.column_config.NumberColumn(format="%.4f")
-    st.dataframe(frame, width="content", column_config=dict.fromkeys(frame.columns, number))
+    st.dataframe(frame, width="content", column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
 
 
 def draw_score_pipeline(trace, head, focus=None):

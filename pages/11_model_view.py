@@ -21,26 +21,17 @@ st.markdown(
     "Every head of every layer for your sentence: 6 layers (rows) × 12 heads (columns). Each square is "
     "one head's attention weights, queries down and keys across, dark 0 to yellow 1. Look for heads "
     "with a bright diagonal (attend to yourself), a bright stripe beside it (attend to the next or "
-    "previous token) or a bright first or last column ([CLS] or [SEP]). **Click a square** to choose "
-    "that head, then open a stage page to see it step by step."
+    "previous token) or a bright first or last column ([CLS] or [SEP]). Hover a square to name it; "
+    "choose it with **Layer** and **Head shown** in the sidebar, then open a stage page to see it step by step."
 )
 weights = pretrained_attentions(settings.sentence)
 layers, heads = weights.shape[:2]
-
-
-def choose_head():
-    points = st.session_state["model_view"].selection.points
-    if points:
-        layer, head = divmod(points[0]["curve_number"], heads)
-        st.session_state["layer"], st.session_state["head"] = layer, head + 1
 
 
 st.plotly_chart(
     charts.head_grid(weights, [f"layer {L}" for L in range(layers)], [f"head {h + 1}" for h in range(heads)]),
     width="stretch",
     key="model_view",
-    on_select=choose_head,
-    selection_mode="points",
 )
 st.markdown(f"Chosen: **layer {settings.layer}, head {settings.head + 1}**.")
 left, right = st.columns(2)

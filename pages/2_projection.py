@@ -16,8 +16,14 @@ render.draw_stage_intro(
     "Each token's row of X is multiplied by three **learned weight matrices**. They give every token "
     "three different roles: W_q turns it into a **query** (what am I looking for?), W_k into a **key** "
     "(what do I contain?), and W_v into a **value** (what do I pass on if someone attends to me?). "
-    "Training adjusts these matrices; here they are random, scaled by 1/√d_model to keep numbers small.",
-    r"Q = X W_q \qquad K = X W_k \qquad V = X W_v",
+    + (
+        "Training has set these matrices: these are MiniLM's own."
+        if render.is_pretrained(trace)
+        else "Training adjusts these matrices; here they are random, scaled by 1/√d_model to keep numbers small."
+    ),
+    r"Q = X W_q + b_q \qquad K = X W_k + b_k \qquad V = X W_v + b_v"
+    if render.is_pretrained(trace)
+    else r"Q = X W_q \qquad K = X W_k \qquad V = X W_v",
 )
 render.draw_shapes(
     ("X", trace.x.shape),
@@ -53,7 +59,8 @@ for name, weights, biases, result, prefix in (
         render.draw_heatmap(
             frames.matrix_frame(trace.x, tokens, x_dims), f"X_for_{name}", title="X", download=False
         )
-    times.markdown("## ·")
+    if side_by_side:
+        times.markdown("## ·")
     with w_col:
         render.draw_heatmap(
             frames.matrix_frame(weights[head], x_dims, dims), f"W_{prefix}", title=f"W_{prefix}"
@@ -64,7 +71,8 @@ for name, weights, biases, result, prefix in (
                 f"b_{prefix}",
                 title=f"+ b_{prefix}",
             )
-    equals.markdown("## =")
+    if side_by_side:
+        equals.markdown("## =")
     with out_col:
         render.draw_heatmap(frames.matrix_frame(result[head], tokens, dims), name, title=name)
 

@@ -120,7 +120,7 @@ def head_grid(weights, row_titles, column_titles):
                 r + 1,
                 c + 1,
             )
-    figure.update_xaxes(showticklabels=False)
-    figure.update_yaxes(showticklabels=False, autorange="reversed")
+    figure.update_xaxes(showticklabels=False, ticks="")
+    figure.update_yaxes(showticklabels=False, ticks="", autorange="reversed")
     figure.update_layout(height=90 * n_rows + 40, margin={"l": 10, "r": 30, "t": 30, "b": 10})
     return figure

@@ -82,6 +82,18 @@ def _parses_to(raw, value):
     return raw == value
 
 
+def _sentence_ui():
+    return st.sidebar.text_input(
+        "Sentence",
+        DEFAULT_SENTENCE,
+        key="sentence",
+        bind="query-params",
+        max_chars=MAX_SENTENCE_CHARS,
+        help=f"Words and punctuation become tokens; up to {DEFAULTS.max_tokens} tokens "
+        "(MiniLM: 128 word pieces).",
+    )
+
+
 def _model_ui(status):  # -> (model, layer); the pretrained option is explained and disabled where absent
     sidebar = st.sidebar
     model = sidebar.radio(
@@ -107,16 +119,7 @@ def _model_ui(status):  # -> (model, layer); the pretrained option is explained 
 
 def _settings_ui(pretrained):  # draws the setting widgets -> dict of values
     sidebar = st.sidebar
-    values = {
-        "sentence": sidebar.text_input(
-            "Sentence",
-            DEFAULT_SENTENCE,
-            key="sentence",
-            bind="query-params",
-            max_chars=MAX_SENTENCE_CHARS,
-            help=f"Words and punctuation become tokens; up to {DEFAULTS.max_tokens} tokens.",
-        )
-    }
+    values = {}
     with sidebar.expander("Model settings", expanded=False, icon=":material/tune:"):
         if pretrained:
             st.caption("These set the random-weights model; MiniLM has its own sizes and weights.")
@@ -297,8 +300,11 @@ def controls(page):  # draws the sidebar -> Settings
     first_run = "ui_url_checked" not in st.session_state
     raw_params = st.query_params.to_dict() if first_run else {}
     _carry_over(page)
+    sentence = _sentence_ui()
     model, layer = _model_ui(model_status())
-    values = _settings_ui(pretrained=model != "random") | {"model": model, "layer": layer}
+    values = {"sentence": sentence, "model": model, "layer": layer} | _settings_ui(
+        pretrained=model != "random"
+    )
     st.session_state["ui_values"] = values
     for note in _notices(raw_params, values):
         st.toast(note, icon=":material/link_off:")

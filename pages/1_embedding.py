@@ -58,4 +58,5 @@ else:
     with right:
         render.draw_heatmap(frames.matrix_frame(trace.x, tokens, columns), "X", title="= X")
 
+render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

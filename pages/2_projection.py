@@ -76,4 +76,5 @@ for name, weights, biases, result, prefix in (
     with out_col:
         render.draw_heatmap(frames.matrix_frame(result[head], tokens, dims), name, title=name)
 
+render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -29,4 +29,5 @@ for column, (name, matrix, prefix) in zip(
             row_name="token",
         )
 
+render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

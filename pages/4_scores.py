@@ -14,6 +14,8 @@ render.draw_stage_intro(
     r"S = Q K^{\top}, \qquad S_{ij} = q_i \cdot k_j = \sum_{m=1}^{d_k} q_{i,m}\, k_{j,m}",
 )
 render.draw_shapes(("Q", trace.q.shape[1:]), ("Kᵀ", trace.k.shape[:0:-1]), ("S", trace.scores.shape[1:]))
-render.draw_score_pipeline(trace, settings.head, focus=4)
-render.draw_numbers(trace, settings.head, stage=4)
+if render.predict_gate(trace, settings, PAGE.stage):
+    render.draw_score_pipeline(trace, settings.head, focus=4)
+    render.draw_numbers(trace, settings.head, stage=4)
+render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -22,6 +22,8 @@ st.markdown(
     f"Every score is divided by **{trace.divisor:.4g}**."
     + ("" if config.scale else " Scaling is **off** in the sidebar: only the temperature divides.")
 )
-render.draw_score_pipeline(trace, settings.head, focus=5)
-render.draw_numbers(trace, settings.head, stage=5)
+if render.predict_gate(trace, settings, PAGE.stage):
+    render.draw_score_pipeline(trace, settings.head, focus=5)
+    render.draw_numbers(trace, settings.head, stage=5)
+render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -18,6 +18,8 @@ render.draw_stage_intro(
 render.draw_shapes(("scaled", trace.scaled.shape[1:]), ("A", trace.weights.shape[1:]))
 if trace.config.causal:
     st.caption("Causal mask on: the upper triangle is masked (weight 0).")
-render.draw_score_pipeline(trace, settings.head, focus=6)
-render.draw_numbers(trace, settings.head, stage=6)
+if render.predict_gate(trace, settings, PAGE.stage):
+    render.draw_score_pipeline(trace, settings.head, focus=6)
+    render.draw_numbers(trace, settings.head, stage=6)
+render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -21,26 +21,28 @@ render.draw_shapes(
     ("A", trace.weights.shape[1:]), ("V", trace.v.shape[1:]), ("output", trace.head_outputs.shape[1:])
 )
 
-left, right = st.columns([2, 3])
-with left:
-    render.draw_heatmap(
-        frames.matrix_frame(trace.weights[head], tokens, tokens),
-        "weights",
-        kind="weights",
-        title="A (softmax weights)",
-        row_name="query",
-        column_name="key",
-    )
-with right:
-    render.draw_heatmap(
-        frames.matrix_frame(trace.head_outputs[head], tokens, value_dims),
-        "head_output",
-        title="output = A · V",
-        row_name="token",
-    )
+if render.predict_gate(trace, settings, PAGE.stage):
+    left, right = st.columns([2, 3])
+    with left:
+        render.draw_heatmap(
+            frames.matrix_frame(trace.weights[head], tokens, tokens),
+            "weights",
+            kind="weights",
+            title="A (softmax weights)",
+            row_name="query",
+            column_name="key",
+        )
+    with right:
+        render.draw_heatmap(
+            frames.matrix_frame(trace.head_outputs[head], tokens, value_dims),
+            "head_output",
+            title="output = A · V",
+            row_name="token",
+        )
 
-st.subheader("One token's output, as a weighted sum")
-i = render.token_picker(trace, "Token", "query")
-render.draw_weighted_sum(trace, head, i)
-render.draw_numbers(trace, head, stage=7, i=i)
+    st.subheader("One token's output, as a weighted sum")
+    i = render.token_picker(trace, "Token", "query")
+    render.draw_weighted_sum(trace, head, i)
+    render.draw_numbers(trace, head, stage=7, i=i)
+render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -29,8 +29,11 @@ def heatmap(
     numbers=None,
     height=None,
     colorbar=True,
+    large=False,
 ):
     """A heatmap of ``frame`` with its labels on the axes, first row at the top.
+
+    ``large`` sets type and cells for a projector, legible from the back of a room.
 
     kind="signed" centres a diverging scale at zero; kind="weights" fixes the scale to 0..1.
     ``row_name`` and ``column_name`` (e.g. "query", "key") name the axes in the hover text.
@@ -50,7 +53,7 @@ def heatmap(
             x=_plotly_text(frame.columns),
             y=_plotly_text(frame.index),
             texttemplate="%{z:.2f}" if numbers else None,
-            textfont={"size": 12},
+            textfont={"size": 22 if large else 12},
             hovertemplate=f"{row_name} %{{y}} · {column_name} %{{x}}<br>value %{{z:.4f}}<extra></extra>",
             xgap=1 if columns <= 64 else 0,  # gaps would hide the cells of a wide matrix
             ygap=1 if rows <= 64 else 0,
@@ -59,7 +62,8 @@ def heatmap(
             **scale,
         )
     )
-    row_px = CELL_PX if numbers else max(2, min(CELL_PX, MAX_HEIGHT_PX // rows))
+    cell_px = CELL_PX * 4 // 3 if large else CELL_PX
+    row_px = cell_px if numbers else max(2, min(cell_px, MAX_HEIGHT_PX // rows))
     figure.update_layout(
         title={"text": html.escape(title, quote=False)} if title else None,
         height=height or max(180, 80 + row_px * rows + (30 if title else 0)),
@@ -69,8 +73,14 @@ def heatmap(
             "type": "category",
             "tickangle": 0 if columns <= 12 and (numbers or columns <= 4) else -60,
             "nticks": MAX_TICKS,
+            "tickfont": {"size": 20} if large else None,
         },
-        yaxis={"autorange": "reversed", "type": "category", "nticks": MAX_TICKS},
+        yaxis={
+            "autorange": "reversed",
+            "type": "category",
+            "nticks": MAX_TICKS,
+            "tickfont": {"size": 20} if large else None,
+        },
     )
     return figure
 

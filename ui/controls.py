@@ -31,6 +31,7 @@ class Settings:
     head: int  # 0-based index of the head the stage pages show
     link_params: dict  # the non-default settings as URL parameters, carried by page links
     model: str = "random"  # one of MODELS
+    predict: bool = False  # stages 4-7 ask for a guess before showing their numbers
     layer: int = 0  # the pretrained model's layer, 0-based as in Hugging Face
 
 
@@ -62,6 +63,8 @@ CONTROLS = {
         Control("temperature", DEFAULTS.temperature),
         Control("head", 1),
         Control("model", "random"),
+        Control("present", False),
+        Control("predict", False),
         Control("layer", 0),
     )
 }
@@ -211,6 +214,21 @@ def _settings_ui(pretrained):  # draws the setting widgets -> dict of values
         help="Each token may only attend to itself and the tokens before it.",
     )
     heads = PRETRAINED_HEADS if pretrained else values["heads"]
+    values["predict"] = sidebar.toggle(
+        "Predict first",
+        False,
+        key="predict",
+        bind="query-params",
+        help="On stages 4 to 7, guess before the numbers are shown.",
+    )
+    values["present"] = sidebar.toggle(
+        "Presenter mode",
+        False,
+        key="present",
+        bind="query-params",
+        help="For a projector: no sidebar, large type, one stage per screen; ← and → (or a clicker) "
+        "move between pages, Esc leaves.",
+    )
     values["head"] = (
         sidebar.selectbox("Head shown", range(1, heads + 1), key="head", bind="query-params")
         if heads > 1
@@ -333,7 +351,8 @@ def controls(page):  # draws the sidebar -> Settings
         temperature=values["temperature"],
     )
     heads = PRETRAINED_HEADS if model != "random" else values["heads"]
-    return Settings(values["sentence"], config, min(values["head"], heads) - 1, link_params, model, layer)
+    head = min(values["head"], heads) - 1
+    return Settings(values["sentence"], config, head, link_params, model, values["predict"], layer)
 
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
@@ -341,8 +360,10 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     st.set_page_config(
         page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"
     )
-    render.draw_style()
     settings = controls(page)
+    render.draw_style()  # after controls(): presenter mode is known once its switch has been drawn
+    if render.presenting():
+        render.draw_presenter_bar(page)
     if not compute:
         return settings, None
     try:

@@ -33,6 +33,8 @@ EXTRA_PAGES = (
     Page("pages/9_why_scale.py", "Why √d_k?", ":material/help:"),
     Page("pages/10_glossary.py", "Glossary and classroom use", ":material/menu_book:"),
     Page("pages/11_model_view.py", "MiniLM: every head", ":material/grid_view:"),
+    Page("pages/12_what_if.py", "What if? Edit a number", ":material/edit:"),
+    Page("pages/13_compare.py", "Compare two runs", ":material/compare:"),
 )
 PAGES = (OVERVIEW, *STAGE_PAGES, *EXTRA_PAGES)
 

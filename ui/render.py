@@ -5,7 +5,7 @@ import re
 import streamlit as st
 
 from attention_core import output_terms, score_terms, softmax_terms
-from ui import charts, export, frames, numbers
+from ui import charts, checks, export, frames, numbers, quiz
 from ui.pages import neighbours
 
 HEADS_PER_ROW = 6  # small per-head heatmaps in rows of six, so MiniLM's twelve stay readable
@@ -23,7 +23,9 @@ def labels(trace):  # the token labels used on every axis
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
-def _heatmap_figure(values, rows, columns, kind, title, row_name, column_name, numbers, height, colorbar):
+def _heatmap_figure(
+    values, rows, columns, kind, title, row_name, column_name, numbers, height, colorbar, large
+):
     # Building a Plotly figure validates every property (about 12 ms for a heatmap); the figure for the
     # same numbers is the same, so it is built once per process and shared (st.plotly_chart only reads it).
     # The key is the raw array and labels: hashing them is far cheaper than hashing a DataFrame.
@@ -36,6 +38,7 @@ def _heatmap_figure(values, rows, columns, kind, title, row_name, column_name, n
         numbers=numbers,
         height=height,
         colorbar=colorbar,
+        large=large,
     )
 
 
@@ -64,6 +67,7 @@ def draw_heatmap(
         numbers,
         height,
         colorbar,
+        presenting(),
     )
     st.plotly_chart(
         figure,
@@ -88,17 +92,32 @@ def draw_heatmap(
 
 
 def draw_shapes(*items):  # ("X", (6, 8)), ... -> one line of shapes
+    if presenting():  # the projector keeps to the matrix itself
+        return
     st.caption(" · ".join(f"**{name}** `[{' × '.join(map(str, shape))}]`" for name, shape in items))
+
+
+def presenting():  # the sidebar's "Presenter mode" switch
+    return bool(st.session_state.get("present"))
+
+
+_STYLE = (
+    "[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}"
+    "h1{font-size:2.1rem !important;padding-top:0 !important}"
+    ".st-key-clicker_keys{display:none}"  # PageUp/PageDown for presentation clickers: keys, not buttons
+)
+_PRESENTER_STYLE = (  # projector: no sidebar, large type, the page uses the whole width
+    "[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],[data-testid='stHeader']{display:none}"
+    "[data-testid='stMainBlockContainer']{padding:0.8rem 2rem 1rem 2rem;max-width:100%}"
+    "html{font-size:20px}"
+    "h1{font-size:2rem !important;padding-bottom:0 !important}"
+    ".st-key-presenter_bar button{min-height:3.2rem;font-size:1.3rem}"
+)
 
 
 def draw_style():
     """Tighter top margin and headings, so a stage fits a 1280×720 projector; no user text here."""
-    st.html(
-        "<style>"
-        "[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}"
-        "h1{font-size:2.1rem !important;padding-top:0 !important}"
-        "</style>"
-    )
+    st.html(f"<style>{_STYLE}{_PRESENTER_STYLE if presenting() else ''}</style>")
 
 
 def is_pretrained(trace):
@@ -107,7 +126,8 @@ def is_pretrained(trace):
 
 def draw_stage_intro(page, text, formula):
     st.title(page.title)
-    st.markdown(text)
+    if not presenting():  # on a projector the teacher speaks; the screen keeps the formula
+        st.markdown(text)
     st.latex(formula)
 
 
@@ -175,16 +195,18 @@ def draw_score_pipeline(trace, head, focus=None):
         (5, "scaled", trace.scaled[head], "signed", f"5. scaled ({divisor})"),
         (6, "weights", trace.weights[head], "weights", "6. softmax weights"),
     )
-    for column, (number, name, matrix, kind, title) in zip(st.columns(3), panels, strict=True):
+    if presenting() and focus:  # one stage per screen: only its matrix, as wide as the projector
+        panels = [panel for panel in panels if panel[0] == focus]
+    for column, (number, name, matrix, kind, title) in zip(st.columns(len(panels)), panels, strict=True):
         with column:
             draw_heatmap(
                 frames.matrix_frame(matrix, tokens, tokens),
                 name,
                 kind=kind,
-                title=f"▶ {title}" if number == focus else title,
+                title=None if len(panels) == 1 else f"▶ {title}" if number == focus else title,
                 row_name="query",
                 column_name="key",
-                colorbar=False,
+                colorbar=len(panels) == 1,
             )
     st.caption(
         "Rows are queries (the token that looks), columns are keys (the token looked at). "
@@ -255,3 +277,101 @@ def draw_weighted_sum(trace, head, i):
         f"weighted_sum_{i + 1}",
         title="each value vector times its weight, and their sum",
     )
+
+
+def _switch_to(page):
+    st.switch_page(page.path)
+
+
+def _stop_presenting():
+    st.session_state["present"] = False
+
+
+def draw_presenter_bar(page):
+    """Large previous/next buttons at the top of every page in presenter mode, always in the same place.
+
+    Keys: ← and → (the buttons' own shortcuts), and a presentation clicker's PageUp and PageDown
+    (shortcuts of two buttons that CSS hides); Esc leaves presenter mode.
+    """
+    previous, following = neighbours(page)
+    with st.container(key="presenter_bar"):
+        back, _, forward, leave = st.columns([4, 1, 4, 2])
+        if previous and back.button(
+            f"◀  {previous.title}", key="present_previous", shortcut="Left", width="stretch"
+        ):
+            _switch_to(previous)
+        if following and forward.button(
+            f"{following.title}  ▶", key="present_next", shortcut="Right", width="stretch"
+        ):
+            _switch_to(following)
+        leave.button(
+            "Exit",
+            key="present_exit",
+            shortcut="Esc",
+            on_click=_stop_presenting,
+            width="stretch",
+            help="Leave presenter mode (Esc)",
+        )
+    with st.container(key="clicker_keys"):
+        if previous and st.button("previous page", key="clicker_previous", shortcut="PageUp"):
+            _switch_to(previous)
+        if following and st.button("next page", key="clicker_next", shortcut="PageDown"):
+            _switch_to(following)
+
+
+def draw_checks(trace, head, stage):
+    """The stage's shapes and invariants, checked on the numbers shown, as small badges."""
+    results = checks.stage_checks(trace, head, stage)
+    with st.container(horizontal=True, gap="small"):
+        for check in results:
+            st.badge(
+                check.label,
+                icon=":material/check_circle:" if check.passed else ":material/error:",
+                color="green" if check.passed else "red",
+            )
+    st.caption(
+        "Checked on these numbers: " + " · ".join(f"{c.label}: {c.detail}" for c in results[1:])
+        if len(results) > 1
+        else "Checked on these numbers."
+    )
+
+
+def _reveal(key, question, guess_key):
+    right, message = quiz.grade(question, st.session_state[guess_key])
+    st.session_state.setdefault("quiz_answers", {})[key] = (right, message)
+    st.session_state["quiz_right"] = st.session_state.get("quiz_right", 0) + right
+    st.session_state["quiz_total"] = st.session_state.get("quiz_total", 0) + 1
+
+
+def _next_question():
+    st.session_state["quiz_draw"] = st.session_state.get("quiz_draw", 0) + 1
+
+
+def predict_gate(trace, settings, stage):  # -> True once the page may show its numbers
+    """Predict first: a question about this trace; the answers stay hidden until a guess is committed."""
+    if not settings.predict:
+        return True
+    head = settings.head
+    draw = st.session_state.get("quiz_draw", 0)
+    question = quiz.question_for(trace, head, stage, draw)
+    key = f"{stage}|{draw}|{settings.model}|{settings.layer}|{head}|{trace.config}|{trace.tokens}"
+    answered = st.session_state.get("quiz_answers", {}).get(key)
+    with st.container(border=True, key="quiz"):
+        st.markdown(f"**Predict first.** {escape_markdown(question.prompt)}")
+        if answered is None:
+            guess_key = f"quiz_guess_{stage}_{draw}"
+            if question.options:
+                st.radio("Your guess", question.options, key=guess_key, horizontal=True)
+            else:
+                st.number_input("Your guess", value=0.0, step=0.1, format="%.2f", key=guess_key)
+            st.button(
+                "Reveal", key="quiz_reveal", type="primary", on_click=_reveal, args=(key, question, guess_key)
+            )
+            return False
+        right, message = answered
+        (st.success if right else st.warning)(f"{message} {escape_markdown(question.reveal)}")
+        tally = f"Right so far: {st.session_state.get('quiz_right', 0)} of {st.session_state.get('quiz_total', 0)}"
+        left, right_column = st.columns([3, 1])
+        left.caption(tally)
+        right_column.button("Next question", key="quiz_next", on_click=_next_question)
+    return True

@@ -280,7 +280,10 @@ def draw_weighted_sum(trace, head, i):
 
 
 def _switch_to(page):
-    st.switch_page(page.path)
+    # Without query_params, switch_page clears the URL's parameters, which Streamlit refuses while
+    # widgets are bound to them; an empty dict replaces only the unbound ones. controls() then puts
+    # the bound settings back on the new page.
+    st.switch_page(page.path, query_params={})
 
 
 def _stop_presenting():
@@ -360,12 +363,17 @@ def predict_gate(trace, settings, stage):  # -> True once the page may show its 
         st.markdown(f"**Predict first.** {escape_markdown(question.prompt)}")
         if answered is None:
             guess_key = f"quiz_guess_{stage}_{draw}"
-            if question.options:
-                st.radio("Your guess", question.options, key=guess_key, horizontal=True)
+            if question.options:  # no preselected answer: a guess has to be a choice
+                st.radio("Your guess", question.options, index=None, key=guess_key, horizontal=True)
             else:
-                st.number_input("Your guess", value=0.0, step=0.1, format="%.2f", key=guess_key)
+                st.number_input("Your guess", value=None, step=0.1, format="%.2f", key=guess_key)
             st.button(
-                "Reveal", key="quiz_reveal", type="primary", on_click=_reveal, args=(key, question, guess_key)
+                "Reveal",
+                key="quiz_reveal",
+                type="primary",
+                on_click=_reveal,
+                args=(key, question, guess_key),
+                disabled=st.session_state.get(guess_key) is None,
             )
             return False
         right, message = answered

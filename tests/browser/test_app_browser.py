@@ -149,3 +149,23 @@ def test_screenshots_light_and_dark(browser, streamlit_server):
             wait_for_app(page, charts=3)
             screenshot(page, f"{app_page.url_path or 'overview'}_{scheme}")
         context.close()
+
+
+def test_presenter_mode_fits_a_projector_and_moves_with_the_keyboard(page, streamlit_server):
+    page.goto(url(streamlit_server, PAGES[4], present="true", sentence="the cat sat on the mat"))
+    wait_for_app(page, charts=1)
+    expect(page.locator('[data-testid="stSidebar"]')).to_be_hidden()
+    heatmap = page.locator(".js-plotly-plot").first.bounding_box()
+    assert heatmap["width"] > 1000  # the one stage fills the width
+    assert heatmap["y"] + heatmap["height"] <= 720  # and the whole matrix is on the first screen
+    screenshot(page, "presenter_scores_1280x720")
+    page.locator("h1").first.click()  # focus the page, as a presenter's first click would
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("h1").first).to_have_text("5. Scaling by √d_k", timeout=20_000)
+    wait_for_app(page, charts=1)
+    page.keyboard.press("PageDown")  # what a presentation clicker sends
+    expect(page.locator("h1").first).to_have_text("6. Softmax", timeout=20_000)
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("h1").first).to_have_text("5. Scaling by √d_k", timeout=20_000)
+    wait_for_app(page, charts=1)
+    expect(sidebar_sentence(page)).to_have_value("the cat sat on the mat")

@@ -1,8 +1,10 @@
-"""Server-side rerun time of every page, against a bare page with as many empty Plotly charts.
+"""Server-side rerun time of every page, against a bare page with as many empty Plotly charts,
+and the pretrained model's pages against the random model's.
 
 Run from the repository root: `python benchmarks/bench_app.py [--repeats N]`.
 Each page is run once to fill the caches (st.cache_data), then rerun N times with AppTest;
-the bare page runs in the same loop, so both see the same machine load. Prints a markdown table.
+the pages compared run in turn in the same loop, so both see the same machine load.
+Prints markdown tables.
 """
 
 import argparse
@@ -59,14 +61,48 @@ def median_rerun(app, repeats):  # seconds
     return statistics.median(times)
 
 
-def page_app(page, n):
+def page_app(page, n, **params):
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    app.query_params["sentence"] = sentence(n)
+    app.query_params.update({"sentence": sentence(n), **params})
     if page.path != "app.py":
         app.switch_page(page.path)
     app.run()  # warm the caches; a later rerun is what a user's click costs
     assert not app.exception, app.exception
     return app
+
+
+def choosing_minilm_ms():  # the first MiniLM page of a fresh server process: load, check, run, draw
+    import streamlit as st
+
+    from attention_core import pretrained
+
+    st.cache_resource.clear()
+    pretrained._load_once.cache_clear()
+    pretrained._cached_forward.cache_clear()
+    app = page_app(PAGES[6], 8)  # a random-model page first: Streamlit and the pages are warm
+    app.query_params["model"] = "MiniLM"  # then the user chooses MiniLM
+    start = time.perf_counter()
+    app.run()
+    assert not app.exception, app.exception
+    return 1000 * (time.perf_counter() - start)
+
+
+def compare_models(repeats):
+    print("\n| page | tokens | random model rerun (ms) | MiniLM rerun (ms) | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for n in (8, 64):
+        for page in (PAGES[0], PAGES[4], PAGES[6], PAGES[7]):
+            # MiniLM adds [CLS] and [SEP]: n - 2 words make n word pieces, as many tokens as the random model's
+            apps = (page_app(page, n), page_app(page, n - 2, model="MiniLM", layer="3"))
+            spent = ([], [])
+            for _ in range(repeats):
+                for app, times in zip(apps, spent, strict=True):
+                    times.append(median_rerun(app, 1))
+            toy_ms, minilm_ms = (1000 * statistics.median(times) for times in spent)
+            print(f"| {page.title} | {n} | {toy_ms:.0f} | {minilm_ms:.0f} | {minilm_ms / toy_ms:.2f} |")
+    print(
+        f"\nChoosing MiniLM on a fresh server (load, SHA-256 check, forward, page): {choosing_minilm_ms():.0f} ms"
+    )
 
 
 def main():

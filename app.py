@@ -67,18 +67,6 @@ for row in (STAGES[:3], STAGES[3:]):
 
 if config.n_heads > 1:
     st.subheader("Every head's attention weights")
-    for index in range(config.n_heads):
-        if index % render.HEADS_PER_ROW == 0:
-            columns = st.columns(min(render.HEADS_PER_ROW, config.n_heads))
-        with columns[index % render.HEADS_PER_ROW]:
-            render.draw_heatmap(
-                frames.matrix_frame(trace.weights[index], tokens, tokens),
-                f"overview_head_{index + 1}",
-                kind="weights",
-                title=f"head {index + 1}",
-                numbers=False,
-                height=200,
-                download=False,
-            )
+    render.draw_head_weights(trace, "overview_head", height=200)
 
 render.draw_nav(OVERVIEW, settings)

@@ -20,17 +20,7 @@ st.latex(r"\text{output} = [\,O_1 \mid O_2 \mid \dots \mid O_h\,]\; W_o")
 render.draw_shapes(("concat", trace.concat.shape), ("W_o", trace.w_o.shape), ("output", trace.output.shape))
 
 st.subheader("Each head's attention weights")
-for index in range(config.n_heads):
-    if index % render.HEADS_PER_ROW == 0:
-        columns = st.columns(min(render.HEADS_PER_ROW, config.n_heads))
-    with columns[index % render.HEADS_PER_ROW]:
-        render.draw_heatmap(
-            frames.matrix_frame(trace.weights[index], tokens, tokens),
-            f"weights_head_{index + 1}",
-            kind="weights",
-            title=f"head {index + 1}",
-            numbers=config.n_heads <= 2,
-        )
+render.draw_head_weights(trace, "weights_head", numbers=config.n_heads <= 2)
 
 st.subheader("concat · W_o = output")
 concat_dims = [f"h{h + 1}·o{m + 1}" for h in range(config.n_heads) for m in range(config.d_v)]

@@ -41,6 +41,8 @@ DEFAULT_VALUES = {  # the sidebar's widgets when the URL says nothing
     "causal": DEFAULTS.causal,
     "scale": DEFAULTS.scale,
     "temperature": DEFAULTS.temperature,
+    "predict": False,  # the classroom switches (tests/test_classroom.py covers them)
+    "present": False,
 }
 
 PASTE = "word " * 2000  # 10,000 characters
@@ -383,6 +385,8 @@ FULL_WIDGETS = {  # the same, as the sidebar's widgets must read it
     "causal": True,
     "scale": False,
     "temperature": 0.75,
+    "predict": False,
+    "present": False,
 }
 FULL_CONFIG = AttentionConfig(
     d_model=10,

@@ -68,6 +68,13 @@ CONTROLS = {
         Control("layer", 0),
     )
 }
+NUMBER_SETTINGS = (  # the random model's whole-number settings: key, label, range, help; two to a row
+    ("d_model", "d_model", 2, 64, "Width of each token's embedding (a row of X)."),
+    ("seed", "Seed", 0, 2**32 - 1, "Fixes the random embeddings and weights."),
+    ("d_k", "d_k", 1, 64, "Width of each query and key vector."),
+    ("d_v", "d_v", 1, 64, "Width of each value vector."),
+    ("heads", "Heads", 1, 8, "Independent attention heads, each with its own W_q, W_k, W_v."),
+)
 MODELS = ("random", "MiniLM")
 PRETRAINED_HEADS = 12  # the small random-weights model, or the pretrained all-MiniLM-L6-v2
 PAGE_KEYS = ("query", "key")  # cell selectors drawn by the stage pages, also carried by links
@@ -126,58 +133,19 @@ def _settings_ui(pretrained):  # draws the setting widgets -> dict of values
     with sidebar.expander("Model settings", expanded=False, icon=":material/tune:"):
         if pretrained:
             st.caption("These set the random-weights model; MiniLM has its own sizes and weights.")
-        left, right = st.columns(2)
-        values["d_model"] = left.number_input(
-            "d_model",
-            2,
-            64,
-            DEFAULTS.d_model,
-            key="d_model",
-            bind="query-params",
-            disabled=pretrained,
-            help="Width of each token's embedding (a row of X).",
-        )
-        values["seed"] = right.number_input(
-            "Seed",
-            0,
-            2**32 - 1,
-            DEFAULTS.seed,
-            key="seed",
-            bind="query-params",
-            disabled=pretrained,
-            help="Fixes the random embeddings and weights.",
-        )
-        values["d_k"] = left.number_input(
-            "d_k",
-            1,
-            64,
-            DEFAULTS.d_k,
-            key="d_k",
-            bind="query-params",
-            disabled=pretrained,
-            help="Width of each query and key vector.",
-        )
-        values["d_v"] = right.number_input(
-            "d_v",
-            1,
-            64,
-            DEFAULTS.d_v,
-            key="d_v",
-            bind="query-params",
-            disabled=pretrained,
-            help="Width of each value vector.",
-        )
-        values["heads"] = left.number_input(
-            "Heads",
-            1,
-            8,
-            DEFAULTS.n_heads,
-            key="heads",
-            bind="query-params",
-            disabled=pretrained,
-            help="Independent attention heads, each with its own W_q, W_k, W_v.",
-        )
-        values["temperature"] = right.number_input(
+        columns = st.columns(2)
+        for index, (key, label, low, high, help_text) in enumerate(NUMBER_SETTINGS):
+            values[key] = columns[index % 2].number_input(
+                label,
+                low,
+                high,
+                CONTROLS[key].default,
+                key=key,
+                bind="query-params",
+                disabled=pretrained,
+                help=help_text,
+            )
+        values["temperature"] = columns[1].number_input(
             "Temperature",
             0.01,
             100.0,

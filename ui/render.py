@@ -143,7 +143,26 @@ def draw_pretrained_note(trace, head):
     )
 
 
-def draw_nav(page, settings, key="bottom"):
+def draw_head_weights(trace, name, numbers=False, height=None):
+    """Every head's attention weights, small, in rows of HEADS_PER_ROW."""
+    tokens = labels(trace)
+    n_heads = trace.config.n_heads
+    for index in range(n_heads):
+        if index % HEADS_PER_ROW == 0:
+            columns = st.columns(min(HEADS_PER_ROW, n_heads))
+        with columns[index % HEADS_PER_ROW]:
+            draw_heatmap(
+                frames.matrix_frame(trace.weights[index], tokens, tokens),
+                f"{name}_{index + 1}",
+                kind="weights",
+                title=f"head {index + 1}",
+                numbers=numbers,
+                height=height,
+                download=height is None,
+            )
+
+
+def draw_nav(page, settings):
     """Previous and next links, always in the same place, carrying the current settings."""
     previous, following = neighbours(page)
     left, _, right = st.columns([2, 3, 2])

@@ -36,16 +36,21 @@ st.markdown("""
 st.header("Using it in class")
 st.markdown("""
 1. Type a short sentence in the sidebar (four to eight words read best on a projector).
-2. Start at **Overview** to show the whole pipeline, then walk through the stages with **Next** at the
-   bottom of each page.
-3. On stages 4 to 7, open **Show me the numbers** and pick a query and a key: every number of the
+2. Switch on **Presenter mode**: the sidebar goes away, the type grows, and each stage fills the screen.
+   Move with the large buttons at the top, the ← and → keys, or a presentation clicker (Page Up / Page
+   Down); Esc leaves presenter mode.
+3. Start at **Overview** to show the whole pipeline, then walk through the stages.
+4. Switch on **Predict first** to ask the room before the numbers appear on stages 4 to 7.
+5. On stages 4 to 7, open **Show me the numbers** and pick a query and a key: every number of the
    calculation is there.
-4. Ask "what if": switch off scaling, turn on the causal mask, add a head — every page recomputes.
-5. **Share the view:** the address bar always holds the sentence, the settings, the page and the
-   selected cell. Copy it into your slides or a chat; opening it shows exactly the same view.
-6. Every table can be downloaded as CSV (below each chart) and the whole computation as JSON (sidebar).
+6. Ask "what if": switch off scaling, turn on the causal mask, add a head, edit a number on
+   **What if?**, or put two runs side by side on **Compare two runs** — every page recomputes.
+7. Show what a trained model does: choose **MiniLM** under *Model* and browse **MiniLM: every head**.
+8. **Share the view:** *Link to this view* in the sidebar holds the sentence, the settings, the page and
+   the selected cell. Put a list of such links in your lesson plan; each opens exactly that view.
+9. Every table can be downloaded as CSV (below each chart) and the whole computation as JSON (sidebar).
 """)
 st.caption(
-    "The embeddings and weights are random (but fixed by the seed): the patterns show how attention "
-    "computes, not what a trained model has learned."
+    "The random model's embeddings and weights are random (but fixed by the seed): its patterns show how "
+    "attention computes, not what a trained model has learned. MiniLM's are learned."
 )

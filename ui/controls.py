@@ -1,9 +1,11 @@
 """The sidebar every page shares: settings bound to the URL, the page list, and the cached trace.
 
 Every page starts with ``settings, trace = page_setup(PAGE)``. The widgets use
-Streamlit's own query-parameter binding, so the URL always holds the view; the
-page links carry the current values over explicitly, because Streamlit drops a
-URL value that was never touched on the first page switch.
+Streamlit's own query-parameter binding, so the URL holds the view. Streamlit 1.67
+drops a URL value that was never touched on the first page switch, so the last
+values are also kept in the session and put back when the page changes
+(``_carry_over``); the page links carry them too, and the sidebar's "Link to this
+view" always spells them out.
 """
 
 import math
@@ -75,8 +77,8 @@ NUMBER_SETTINGS = (  # the random model's whole-number settings: key, label, ran
     ("d_v", "d_v", 1, 64, "Width of each value vector."),
     ("heads", "Heads", 1, 8, "Independent attention heads, each with its own W_q, W_k, W_v."),
 )
-MODELS = ("random", "MiniLM")
-PRETRAINED_HEADS = 12  # the small random-weights model, or the pretrained all-MiniLM-L6-v2
+MODELS = ("random", "MiniLM")  # the small random-weights model, or the pretrained all-MiniLM-L6-v2
+PRETRAINED_HEADS = 12
 PAGE_KEYS = ("query", "key")  # cell selectors drawn by the stage pages, also carried by links
 
 

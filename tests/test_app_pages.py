@@ -184,6 +184,7 @@ def user_text_lines(path, tokens):
         "pages/5_scaling.py": [f"Query {labels[0]} against key {labels[0]}"],
         "pages/6_softmax.py": [f"Row {labels[0]}"],
         "pages/7_output.py": [f"Output for {labels[chosen]}", f"output({labels[chosen]}) = "],
+        "pages/13_compare.py": [f"A — {' '.join(tokens)}"],  # the second sentence: tests/test_app_whatif.py
     }.get(path, [])
 
 
@@ -288,6 +289,15 @@ def expected_charts(path, t, h):  # -> {chart key: matrix it must show} for trac
     chosen = 0  # the output page's default token: the first, as on every page with a token picker
     pipeline = {"chart_scores": t.scores[h], "chart_scaled": t.scaled[h], "chart_weights": t.weights[h]}
     per_head = {f"chart_overview_head_{g + 1}": t.weights[g] for g in range(n_heads)} if n_heads > 1 else {}
+    after_edit = {
+        "chart_whatif_Q": t.q[h],
+        "chart_whatif_K": t.k[h],
+        "chart_whatif_V": t.v[h],
+        "chart_whatif_scores": t.scores[h],
+        "chart_whatif_weights": t.weights[h],
+        "chart_whatif_head_output": t.head_outputs[h],
+        "chart_whatif_output": t.output,
+    }
     return {
         "app.py": {
             "chart_overview_1_embedding": t.x,
@@ -332,6 +342,11 @@ def expected_charts(path, t, h):  # -> {chart key: matrix it must show} for trac
             "chart_output": t.output,
         },
         "pages/9_why_scale.py": pipeline,
+        "pages/12_what_if.py": {  # before any edit: the trace, and no change (edits: tests/test_app_whatif.py)
+            **after_edit,
+            **{f"{key}_change": np.zeros_like(matrix) for key, matrix in after_edit.items()},
+        },
+        "pages/13_compare.py": {"chart_compare_a": t.weights[h]},  # B and B − A: tests/test_app_whatif.py
     }[path]
 
 

@@ -1,0 +1,150 @@
+import dataclasses
+
+import streamlit as st
+
+from attention_core import AttentionInputError
+from ui import frames, render, whatif
+from ui.controls import MAX_SENTENCE_CHARS, page_setup, trace_for
+from ui.pages import PAGES
+
+PAGE = next(page for page in PAGES if page.path == "pages/13_compare.py")
+SECOND_SENTENCE = "the dog sat on the mat"  # one word away from the default sentence
+MODES = {
+    "sentence": "another sentence",
+    "causal": "the causal mask switched",
+    "scale": "the scaling switched",
+}
+settings, trace = page_setup(PAGE)
+head = settings.head
+config = trace.config
+
+
+def setting_name(run, mode):  # -> the switched setting as it is in this run
+    if mode == "causal":
+        return "causal mask on" if run.config.causal else "no causal mask"
+    temperature = run.config.temperature
+    return ("scores ÷ √d_k" if run.config.scale else "scores not scaled") + (
+        f", then ÷ temperature {temperature:g}" if temperature != 1 else ""
+    )
+
+
+def second_run_ui(mode):  # -> (second trace or None, A's description, B's description)
+    if mode in ("causal", "scale"):
+        second = whatif.rerun(trace, **{mode: not getattr(config, mode)})
+        return second, setting_name(trace, mode), setting_name(second, mode)
+    sentence = st.text_input(
+        "Second sentence",
+        SECOND_SENTENCE,
+        key="compare_sentence",
+        max_chars=MAX_SENTENCE_CHARS,
+        help="Same model and settings as the sidebar; only the sentence differs.",
+    )
+    a_text = render.escape_markdown(" ".join(trace.tokens))
+    try:
+        second = trace_for(dataclasses.replace(settings, sentence=sentence))
+    except AttentionInputError as error:
+        st.info(f"The second sentence cannot be compared: {error}", icon=":material/edit_note:")
+        return None, a_text, None
+    return second, a_text, render.escape_markdown(" ".join(second.tokens))
+
+
+def draw_weights(run, letter, description):
+    tokens = render.labels(run)
+    st.markdown(f"**{letter}** — {description}")
+    render.draw_heatmap(
+        frames.matrix_frame(run.weights[head], tokens, tokens),
+        f"compare_{letter.lower()}",
+        kind="weights",
+        row_name="query",
+        column_name="key",
+    )
+
+
+def draw_most_attended(run, letter):
+    st.markdown(f"**{letter}** — where each token looks most")
+    table = whatif.most_attended(run.weights[head], render.labels(run))
+    st.dataframe(table, column_config={"weight": st.column_config.NumberColumn(format="%.2f")})
+    st.caption(f"On average a token's largest weight is {whatif.mean_largest_weight(run.weights[head]):.2f}.")
+
+
+def draw_difference(first, second):
+    a_labels, b_labels = render.labels(first), render.labels(second)
+    if len(a_labels) != len(b_labels):
+        st.markdown("**B − A**")
+        st.caption(
+            f"A has {len(a_labels)} tokens and B has {len(b_labels)}, so their weights cannot be subtracted "
+            "cell by cell: that needs the same number of tokens. Compare where each token looks most, in the "
+            "tables below."
+        )
+        return
+    labels = a_labels if a_labels == b_labels else whatif.pair_labels(a_labels, b_labels)
+    old, new = first.weights[head], second.weights[head]
+    mask = whatif.changed_cells(old, new)
+    st.markdown("**B − A** — the change in weight")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(
+            whatif.change_heatmap(
+                old, new, labels, labels, row_name="query", column_name="key", large=render.presenting()
+            ),
+            width="stretch",
+            key="chart_compare_difference",
+            config={
+                "toImageButtonOptions": {"filename": "compare_difference", "scale": 2},
+                "displaylogo": False,
+            },
+        )
+    with right:
+        st.caption(
+            f"{whatif.change_summary(mask, 'weights').capitalize()}"
+            + (f"; the largest change is {whatif.largest_change(old, new):.3g}" if mask.any() else "")
+            + ". Red: B attends more; blue: B attends less; blank: no change; framed: changed. "
+            f"In {whatif.moved_rows(old, new)} of {len(labels)} rows the most-attended key is different."
+            + (
+                ""
+                if a_labels == b_labels
+                else " The rows and columns are positions: a changed word reads A→B."
+            )
+        )
+
+
+st.title(PAGE.title)
+if not render.presenting():
+    st.markdown(
+        "Run attention twice and put the two side by side: **A** is what the sidebar sets, **B** changes "
+        "one thing. Try:\n"
+        "- **Another sentence** that differs in one word (*the cat sat…* / *the dog sat…*): with the random "
+        "model, only that token's row of X changes — yet every row of weights moves, because every query "
+        "also looks at the new key.\n"
+        "- **The causal mask switched**: with the mask, everything above the diagonal is 0 and each row "
+        "shares its weight among fewer keys.\n"
+        "- **The scaling switched**: without ÷√d_k the scores are larger, so softmax puts more of each row "
+        "on one key — compare the average largest weight under the tables."
+    )
+mode = st.segmented_control(
+    "Compare the current run with",
+    MODES,
+    format_func=MODES.get,
+    key="compare_mode",
+    default="sentence",
+    required=True,
+)
+if render.is_pretrained(trace) and mode != "sentence":
+    st.caption(
+        f"{render.escape_markdown(trace.model)} was trained with "
+        + ("no causal mask" if mode == "causal" else "scaling")
+        + ": B is what this layer would compute from the same X and weights with that switched. "
+        "It shows the mechanism, not what the model does."
+    )
+second, a_description, b_description = second_run_ui(mode)
+if second is not None:
+    runs = ((trace, "A", a_description), (second, "B", b_description))
+    for column, (run, letter, description) in zip(st.columns(2), runs, strict=True):
+        with column:
+            draw_weights(run, letter, description)
+    draw_difference(trace, second)
+    for column, (run, letter, _) in zip(st.columns(2), runs, strict=True):
+        with column:
+            draw_most_attended(run, letter)
+
+render.draw_nav(PAGE, settings)

@@ -165,7 +165,7 @@ def draw_head_weights(trace, name, numbers=False, height=None):
 def draw_nav(page, settings):
     """Previous and next links, always in the same place, carrying the current settings."""
     previous, following = neighbours(page)
-    left, _, right = st.columns([2, 3, 2])
+    left, _, right = st.columns([5, 1, 5])
     if previous:
         left.page_link(
             previous.path,

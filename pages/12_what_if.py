@@ -21,16 +21,6 @@ UNCHANGED = {  # target -> what an edit of it cannot change, and why
 }
 
 
-def draw_figure(figure, name):
-    """A figure built here (with frames drawn on it), keyed and configured like render.draw_heatmap."""
-    st.plotly_chart(
-        figure,
-        width="stretch",
-        key=f"chart_{name}",
-        config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
-    )
-
-
 def reset(key):
     st.session_state.pop(key, None)
     # A new key, not only an emptied one: the browser's table keeps its typed numbers while its key lives.
@@ -125,7 +115,7 @@ def draw_result(before, after, name):
     left, right = st.columns(2)
     with left:
         st.caption("after the edit")
-        draw_figure(
+        render.draw_figure(
             whatif.highlighted_heatmap(
                 frames.matrix_frame(new, rows, columns), mask, kind=spec.kind, large=large, **names
             ),
@@ -133,7 +123,7 @@ def draw_result(before, after, name):
         )
     with right:
         st.caption("change = after − before")
-        draw_figure(
+        render.draw_figure(
             whatif.change_heatmap(old, new, rows, columns, large=large, **names), f"whatif_{name}_change"
         )
 

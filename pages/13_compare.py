@@ -83,16 +83,11 @@ def draw_difference(first, second):
     st.markdown("**B − A** — the change in weight")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
+        render.draw_figure(
             whatif.change_heatmap(
                 old, new, labels, labels, row_name="query", column_name="key", large=render.presenting()
             ),
-            width="stretch",
-            key="chart_compare_difference",
-            config={
-                "toImageButtonOptions": {"filename": "compare_difference", "scale": 2},
-                "displaylogo": False,
-            },
+            "compare_difference",
         )
     with right:
         st.caption(

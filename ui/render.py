@@ -42,6 +42,16 @@ def _heatmap_figure(
     )
 
 
+def draw_figure(figure, name):
+    """A chart as wide as its column, keyed by name; Plotly's camera button saves it as name.png."""
+    st.plotly_chart(
+        figure,
+        width="stretch",
+        key=f"chart_{name}",
+        config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
+    )
+
+
 def draw_heatmap(
     frame,
     name,
@@ -69,12 +79,7 @@ def draw_heatmap(
         colorbar,
         presenting(),
     )
-    st.plotly_chart(
-        figure,
-        width="stretch",
-        key=f"chart_{name}",
-        config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
-    )
+    draw_figure(figure, name)
     if max(frame.shape) > WIDE:
         with st.expander(f"All {frame.shape[0]} × {frame.shape[1]} numbers (scrollable)"):
             st.dataframe(frame, height=300, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))

@@ -11,6 +11,8 @@ from ui import frames, render
 from ui.controls import page_setup
 from ui.pages import OVERVIEW, stage_page
 
+THUMBNAIL_CELLS = 64  # a panel is a few hundred pixels wide: MiniLM's 384 columns would be a smear
+
 settings, trace = page_setup(OVERVIEW)
 head = settings.head
 tokens = render.labels(trace)
@@ -56,17 +58,30 @@ for row in (STAGES[:3], STAGES[3:]):
                 query_params=settings.link_params,
                 help=stage.summary,
             )
+            shown, cut = frames.thumbnail(frame, THUMBNAIL_CELLS)
             render.draw_heatmap(
-                frame,
+                shown,
                 f"overview_{stage.number}_{stage.slug}",
                 kind=kind,
                 numbers=False,
                 height=200,
                 download=False,
             )
+            if cut:
+                st.caption(
+                    f"The first {shown.shape[0]} × {shown.shape[1]} of {frame.shape[0]} × {frame.shape[1]}."
+                )
 
 if config.n_heads > 1:
     st.subheader("Every head's attention weights")
-    render.draw_head_weights(trace, "overview_head", height=200)
+    if render.is_pretrained(trace):  # twelve heads as one figure: one chart to send, not twelve
+        render.draw_head_grid(
+            trace.weights[None],
+            [trace.model],
+            [f"head {h + 1}" for h in range(config.n_heads)],
+            "overview_heads",
+        )
+    else:
+        render.draw_head_weights(trace, "overview_head", height=200)
 
 render.draw_nav(OVERVIEW, settings)

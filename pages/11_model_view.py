@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import charts, render
+from ui import render
 from ui.controls import page_setup, pretrained_attentions
 from ui.pages import EXTRA_PAGES, stage_page
 
@@ -28,10 +28,8 @@ weights = pretrained_attentions(settings.sentence)
 layers, heads = weights.shape[:2]
 
 
-st.plotly_chart(
-    charts.head_grid(weights, [f"layer {L}" for L in range(layers)], [f"head {h + 1}" for h in range(heads)]),
-    width="stretch",
-    key="model_view",
+render.draw_head_grid(
+    weights, [f"layer {L}" for L in range(layers)], [f"head {h + 1}" for h in range(heads)], "model_view"
 )
 st.markdown(f"Chosen: **layer {settings.layer}, head {settings.head + 1}**.")
 left, right = st.columns(2)

@@ -56,6 +56,19 @@ def test_the_model_view_shows_every_layer_and_head(model):
     np.testing.assert_allclose(np.stack(heatmaps).reshape(expected.shape), expected, rtol=1e-12)
 
 
+def test_the_overview_shows_the_layer_with_every_head(model):
+    at = open_page("app.py", LINK)
+    assert_full_page(at, "app.py")
+    shown = charts(at)
+    expected = model.run(SENTENCE, 3)
+    np.testing.assert_allclose(heatmap_z(shown["chart_overview_6_softmax"]), expected.weights[6], rtol=1e-12)
+    grid = [decode_z(trace["z"]) for trace in shown["chart_overview_heads"]["data"]]
+    np.testing.assert_allclose(np.stack(grid), expected.weights, rtol=1e-12)
+    # 384 columns are cut to a readable thumbnail, and the page says so.
+    assert heatmap_z(shown["chart_overview_1_embedding"]).shape == (len(expected.tokens), 64)
+    assert any("of 13 × 384" in caption.value for caption in at.caption)
+
+
 def test_a_sentence_over_the_window_gets_a_message():
     at = open_page("pages/6_softmax.py", {**LINK, "sentence": "word " * 130})
     assert_full_page(at, "pages/6_softmax.py")

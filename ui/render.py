@@ -42,6 +42,15 @@ def _heatmap_figure(
     )
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _head_grid_figure(weights, row_titles, column_titles):  # make_subplots is slow: build each grid once
+    return charts.head_grid(weights, list(row_titles), list(column_titles))
+
+
+def draw_head_grid(weights, row_titles, column_titles, name):  # weights [rows, columns, n, n]
+    draw_figure(_head_grid_figure(weights, tuple(row_titles), tuple(column_titles)), name)
+
+
 def draw_figure(figure, name):
     """A chart as wide as its column, keyed by name; Plotly's camera button saves it as name.png."""
     st.plotly_chart(

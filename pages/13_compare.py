@@ -4,15 +4,14 @@ import streamlit as st
 
 from attention_core import AttentionInputError
 from ui import frames, render, whatif
-from ui.controls import MAX_SENTENCE_CHARS, page_setup, trace_for
+from ui.controls import MAX_SENTENCE_CHARS, PAGE_DEFAULTS, page_setup, trace_for
 from ui.pages import PAGES
 
 PAGE = next(page for page in PAGES if page.path == "pages/13_compare.py")
-SECOND_SENTENCE = "the dog sat on the mat"  # one word away from the default sentence
-MODES = {
-    "sentence": "another sentence",
-    "causal": "the causal mask switched",
-    "scale": "the scaling switched",
+MODES = {  # what the student picks (and the link says) -> what B changes
+    "another sentence": "sentence",
+    "the causal mask switched": "causal",
+    "the scaling switched": "scale",
 }
 settings, trace = page_setup(PAGE)
 head = settings.head
@@ -34,8 +33,9 @@ def second_run_ui(mode):  # -> (second trace or None, A's description, B's descr
         return second, setting_name(trace, mode), setting_name(second, mode)
     sentence = st.text_input(
         "Second sentence",
-        SECOND_SENTENCE,
+        PAGE_DEFAULTS["compare_sentence"],
         key="compare_sentence",
+        bind="query-params",
         max_chars=MAX_SENTENCE_CHARS,
         help="Same model and settings as the sidebar; only the sentence differs.",
     )
@@ -116,14 +116,16 @@ if not render.presenting():
         "- **The scaling switched**: without ÷√d_k the scores are larger, so softmax puts more of each row "
         "on one key — compare the average largest weight under the tables."
     )
-mode = st.segmented_control(
-    "Compare the current run with",
-    MODES,
-    format_func=MODES.get,
-    key="compare_mode",
-    default="sentence",
-    required=True,
-)
+mode = MODES[
+    st.segmented_control(
+        "Compare the current run with",
+        tuple(MODES),
+        key="compare_mode",
+        bind="query-params",
+        default=PAGE_DEFAULTS["compare_mode"],
+        required=True,
+    )
+]
 if render.is_pretrained(trace) and mode != "sentence":
     st.caption(
         f"{render.escape_markdown(trace.model)} was trained with "

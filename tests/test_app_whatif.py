@@ -7,6 +7,7 @@ AppTest cannot type into st.data_editor; it is given the edit state the browser 
 
 import dataclasses
 import re
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
@@ -227,6 +228,8 @@ def test_the_pretrained_model_can_be_edited_too():
 
 # Compare two runs
 
+MODE_LABELS = {"causal": "the causal mask switched", "scale": "the scaling switched"}
+
 
 def test_compare_starts_with_another_sentence_one_word_apart():
     at = open_page(COMPARE)
@@ -243,10 +246,29 @@ def test_compare_starts_with_another_sentence_one_word_apart():
     assert "A — the cat sat on the mat" in texts and "B — the dog sat on the mat" in texts
 
 
+def test_the_second_run_is_part_of_the_link():
+    # A teacher's link opens the comparison it was copied from; the page links carry it on.
+    at = open_page(
+        COMPARE, {"compare_sentence": "a dog barked at the cat", "compare_mode": "another sentence"}
+    )
+    assert_full_page(at, COMPARE)
+    b = run_attention("a dog barked at the cat")
+    np.testing.assert_allclose(heatmap_z(charts(at)["chart_compare_b"]), b.weights[0], rtol=1e-12)
+    at.run()  # the next interaction: the page's widgets are in the session now
+    carried = [dict(parse_qsl(link.proto.query_string)) for link in at.sidebar.get("page_link")]
+    assert all(params.get("compare_sentence") == "a dog barked at the cat" for params in carried)
+    assert not at.toast  # the page's own parameters are not "unknown"
+    switched = open_page(COMPARE, {"compare_mode": "the causal mask switched"})
+    a = run_attention(SENTENCE)
+    masked = run_attention(SENTENCE, AttentionConfig(causal=True))
+    np.testing.assert_allclose(heatmap_z(charts(switched)["chart_compare_a"]), a.weights[0], rtol=1e-12)
+    np.testing.assert_allclose(heatmap_z(charts(switched)["chart_compare_b"]), masked.weights[0], rtol=1e-12)
+
+
 @pytest.mark.parametrize("switch", ["causal", "scale"])
 def test_compare_with_a_setting_switched_shows_both_runs_and_their_difference(switch):
     at = open_page(COMPARE, TWO_HEADS)
-    at.segmented_control(key="compare_mode").set_value(switch).run()
+    at.segmented_control(key="compare_mode").set_value(MODE_LABELS[switch]).run()
     assert_full_page(at, COMPARE)
     a = run_attention(SENTENCE, CONFIG)
     b = run_attention(SENTENCE, dataclasses.replace(CONFIG, **{switch: not getattr(CONFIG, switch)}))
@@ -303,7 +325,7 @@ def test_an_odd_second_sentence_is_shown_as_typed(sentence):
 def test_the_pretrained_model_compares_with_its_own_weights():
     link = {"model": "MiniLM", "layer": "1", "head": "3", "sentence": "the cat sat"}
     at = open_page(COMPARE, link)
-    at.segmented_control(key="compare_mode").set_value("causal").run()
+    at.segmented_control(key="compare_mode").set_value("the causal mask switched").run()
     assert_full_page(at, COMPARE)
     from attention_core.pretrained import load_pretrained
 
@@ -314,7 +336,7 @@ def test_the_pretrained_model_compares_with_its_own_weights():
     np.testing.assert_allclose(
         heatmap_z(drawn["chart_compare_difference"]), b.weights[2] - a.weights[2], atol=1e-15
     )
-    at.segmented_control(key="compare_mode").set_value("sentence").run()
+    at.segmented_control(key="compare_mode").set_value("another sentence").run()
     b = load_pretrained().run("the dog sat on the mat", 1)
     np.testing.assert_allclose(heatmap_z(charts(at)["chart_compare_b"]), b.weights[2], rtol=1e-12)
 

@@ -79,7 +79,11 @@ NUMBER_SETTINGS = (  # the random model's whole-number settings: key, label, ran
 )
 MODELS = ("random", "MiniLM")  # the small random-weights model, or the pretrained all-MiniLM-L6-v2
 PRETRAINED_HEADS = 12
-PAGE_KEYS = ("query", "key")  # cell selectors drawn by the stage pages, also carried by links
+CELL_KEYS = ("query", "key")  # cell selectors drawn by the stage pages; the first token is their default
+PAGE_DEFAULTS = {  # other widgets a page binds to the URL, with their defaults
+    "compare_sentence": "the dog sat on the mat",  # one word away from DEFAULT_SENTENCE
+    "compare_mode": "another sentence",
+}
 
 
 def _parses_to(raw, value):
@@ -211,7 +215,7 @@ def _notices(raw_params, values):
     """Short notes for link parameters that were unknown or could not be used."""
     notes = []
     for key, raw in raw_params.items():
-        if key in PAGE_KEYS:
+        if key in CELL_KEYS or key in PAGE_DEFAULTS:  # checked by the page that draws them
             continue
         if key not in CONTROLS:
             notes.append(f"Ignored the unknown link parameter “{render.escape_markdown(key)}”.")
@@ -300,12 +304,12 @@ def controls(page):  # draws the sidebar -> Settings
     link_params = {
         key: CONTROLS[key].to_url(value) for key, value in values.items() if value != CONTROLS[key].default
     }
-    # The cell a page's selectors chose (kept in the session, or still only in an opened link's URL);
-    # the first token is their default, which a link leaves out.
-    first = ("[CLS]",) if model != "random" else tokenize(values["sentence"])[:1]
-    for key in PAGE_KEYS:
+    # What a page's own widgets chose (kept in the session, or still only in an opened link's URL),
+    # unless it is their default.
+    first = "[CLS]" if model != "random" else next(iter(tokenize(values["sentence"])), None)
+    for key, default in {**dict.fromkeys(CELL_KEYS, first), **PAGE_DEFAULTS}.items():
         chosen = st.session_state.get(key) or st.query_params.get(key)
-        if chosen and (chosen,) != first:
+        if chosen and chosen != default:
             link_params[key] = chosen
     _page_list(link_params)
     _link_box(page, link_params)

@@ -82,6 +82,6 @@ if config.n_heads > 1:
             "overview_heads",
         )
     else:
-        render.draw_head_weights(trace, "overview_head", height=200)
+        render.draw_head_weights(trace, "overview_head", height=200, download=False)
 
 render.draw_nav(OVERVIEW, settings)

@@ -157,7 +157,7 @@ def draw_pretrained_note(trace, head):
     )
 
 
-def draw_head_weights(trace, name, numbers=False, height=None):
+def draw_head_weights(trace, name, numbers=False, height=None, download=True):
     """Every head's attention weights, small, in rows of HEADS_PER_ROW."""
     tokens = labels(trace)
     n_heads = trace.config.n_heads
@@ -172,7 +172,7 @@ def draw_head_weights(trace, name, numbers=False, height=None):
                 title=f"head {index + 1}",
                 numbers=numbers,
                 height=height,
-                download=height is None,
+                download=download,
             )
 
 

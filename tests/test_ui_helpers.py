@@ -65,15 +65,6 @@ def test_matrix_frame_labels_rows_and_columns():
     np.testing.assert_array_equal(frame.to_numpy(), matrix)
 
 
-def test_tidy_has_one_row_per_cell():
-    frame = rng_frame(["a", "b"], ["x", "y", "z"])
-    long = frames.tidy(frame, "query", "key")
-    assert list(long.columns) == ["query", "key", "value"]
-    assert len(long) == 6
-    for row in long.itertuples(index=False):
-        assert row.value == frame.loc[row.query, row.key]
-
-
 # ui.charts
 
 

@@ -24,9 +24,5 @@ def matrix_frame(matrix, rows, columns):  # [r, c], r labels, c labels -> DataFr
     return pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=list(rows), columns=list(columns))
 
 
-def tidy(frame, row_name="row", column_name="column"):  # DataFrame -> long frame (row, column, value)
-    return frame.rename_axis(index=row_name, columns=column_name).stack().rename("value").reset_index()
-
-
 def thumbnail(frame, limit=48):  # -> (the first limit rows and columns, whether anything was cut)
     return frame.iloc[:limit, :limit], max(frame.shape) > limit

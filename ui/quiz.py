@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attention_core import output_terms
 from ui.frames import token_labels
 
 
@@ -57,8 +58,7 @@ def question_for(trace, head, stage, draw):  # -> Question about stage 4..7, cho
             0.0,
             f"Its largest softmax weight, {trace.weights[head, i, best]:.2f}, goes to “{labels[best]}”.",
         )
-    contributions = trace.weights[head, i, :, None] * trace.v[head]  # [n, d_v]: weight_j × v_j
-    sizes = np.linalg.norm(contributions, axis=1)
+    sizes = np.linalg.norm(output_terms(trace, head, i).contributions, axis=1)  # |weight_j × v_j|
     best = int(np.argmax(sizes))
     return Question(
         f"Which token's value vector adds the most to the output of “{query}” (the longest weight × V)?",

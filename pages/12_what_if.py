@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import frames, render, whatif
+from ui import render, whatif
 from ui.controls import page_setup
 from ui.pages import PAGES
 
@@ -116,15 +116,14 @@ def draw_result(before, after, name):
     with left:
         st.caption("after the edit")
         render.draw_figure(
-            whatif.highlighted_heatmap(
-                frames.matrix_frame(new, rows, columns), mask, kind=spec.kind, large=large, **names
-            ),
+            whatif.shared_after_heatmap(new, mask, rows, columns, kind=spec.kind, large=large, **names),
             f"whatif_{name}",
         )
     with right:
         st.caption("change = after − before")
         render.draw_figure(
-            whatif.change_heatmap(old, new, rows, columns, large=large, **names), f"whatif_{name}_change"
+            whatif.shared_change_heatmap(old, new, rows, columns, large=large, **names),
+            f"whatif_{name}_change",
         )
 
 

@@ -84,7 +84,7 @@ def draw_difference(first, second):
     left, right = st.columns(2)
     with left:
         render.draw_figure(
-            whatif.change_heatmap(
+            whatif.shared_change_heatmap(
                 old, new, labels, labels, row_name="query", column_name="key", large=render.presenting()
             ),
             "compare_difference",

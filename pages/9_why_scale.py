@@ -9,9 +9,19 @@ PAGE = EXTRA_PAGES[1]
 settings, trace = page_setup(PAGE)
 
 
-@st.cache_data(max_entries=1, show_spinner="Running the experiment…")
-def experiment():  # the same random draw for everyone
-    return scaling_experiment()
+@st.cache_resource(show_spinner="Running the experiment…")
+def experiment_figures():  # -> [(title, figure)]; the same random draw for everyone, plotted once per process
+    result = scaling_experiment()
+    plots = (
+        ("variance of q·k", result.variance_raw, result.variance_scaled, True),
+        ("largest weight in a row", result.max_weight_raw, result.max_weight_scaled, False),
+        ("row entropy (nats)", result.entropy_raw, result.entropy_scaled, False),
+        ("softmax gradient size", result.grad_norm_raw, result.grad_norm_scaled, False),
+    )
+    return [
+        (title, charts.scaling_figure(result, raw, scaled, title, log_y=log_y))
+        for title, raw, scaled, log_y in plots
+    ]
 
 
 st.title(PAGE.title)
@@ -22,21 +32,10 @@ st.markdown(
     "entropy collapses, and the softmax's gradient (how much a small change to a score changes the weights) "
     "shrinks towards zero, so the model stops learning. Dividing by √d_k keeps every curve flat."
 )
-result = experiment()
-plots = (
-    ("variance of q·k", result.variance_raw, result.variance_scaled, True),
-    ("largest weight in a row", result.max_weight_raw, result.max_weight_scaled, False),
-    ("row entropy (nats)", result.entropy_raw, result.entropy_scaled, False),
-    ("softmax gradient size", result.grad_norm_raw, result.grad_norm_scaled, False),
-)
-for column, (title, raw, scaled, log_y) in zip(st.columns(2) * 2, plots, strict=True):
+for column, (title, figure) in zip(st.columns(2) * 2, experiment_figures(), strict=True):
     with column:
         st.markdown(f"**{title}**")
-        st.plotly_chart(
-            charts.scaling_figure(result, raw, scaled, title, log_y=log_y),
-            width="stretch",
-            key=f"scaling_{title}",
-        )
+        render.draw_figure(figure, f"scaling_{title}")
 st.caption(
     "16 tokens, 64 random sentences per d_k. The gradient size is the Frobenius norm of the softmax "
     "Jacobian diag(p) − p pᵀ, averaged over rows."

@@ -13,7 +13,7 @@ import re
 import string
 from collections import Counter
 from pathlib import Path
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pytest
@@ -529,6 +529,29 @@ def test_the_output_table_is_the_linked_token():
     np.testing.assert_allclose(table.iloc[-1, 1:], weights @ values)
     shown = heatmap_z(charts(at)[f"chart_weighted_sum_{on + 1}"])
     np.testing.assert_allclose(shown[-1], weights @ values)
+
+
+def test_a_wide_matrix_table_is_made_only_while_its_expander_is_open():
+    at = open_page("pages/1_embedding.py", {"d_model": "64"})  # X is 6 × 64: too wide for numbers in cells
+    assert [e.label for e in at.expander if "scrollable" in e.label] == ["All 6 × 64 numbers (scrollable)"]
+    assert not at.dataframe  # closed: nothing is converted or sent
+    at.session_state["table_X"] = True  # what a click on the expander sets
+    at.run()
+    assert not at.exception
+    (table,) = at.dataframe
+    expected = run_attention(DEFAULT_SENTENCE, AttentionConfig(d_model=64)).x
+    np.testing.assert_allclose(table.value.to_numpy(), expected, rtol=1e-12)
+
+
+def test_the_link_to_this_view_is_spelled_out_when_its_box_is_opened():
+    at = open_page("pages/6_softmax.py", {"sentence": "one two", "causal": "true"})
+    assert not at.sidebar.code  # closed
+    at.session_state["link_box"] = True
+    at.run()
+    (code,) = at.sidebar.code
+    address = urlsplit(code.value)
+    assert address.path.endswith("/softmax")
+    assert dict(parse_qsl(address.query)) == {"sentence": "one two", "causal": "true"}
 
 
 # Page links: the way settings reach the next page.

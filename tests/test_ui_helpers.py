@@ -143,6 +143,46 @@ def test_scaling_figure_draws_both_curves_against_d_k():
 # ui.export
 
 
+def test_shared_builds_once_for_equal_numbers_and_labels_and_again_for_any_difference():
+    calls = []
+
+    def build(values, rows, **options):
+        calls.append((values.copy(), rows, options))
+        return object()
+
+    draw = charts.shared(build)
+    values = np.arange(6.0).reshape(2, 3)
+    first = draw(values, ["a", "b"], kind="signed")
+    assert draw(values.copy(), ["a", "b"], kind="signed") is first  # an equal copy finds the same figure
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0][0], values)  # the builder gets the array back, not its key
+    changed = values.copy()
+    changed[1, 2] += 1e-12
+    others = [
+        draw(changed, ["a", "b"], kind="signed"),  # one number, in its last bits
+        draw(values.reshape(3, 2), ["a", "b"], kind="signed"),  # the same bytes in another shape
+        draw(values.astype(np.float32), ["a", "b"], kind="signed"),  # the same numbers in another type
+        draw(values, ["a", "c"], kind="signed"),
+        draw(values, ["a", "b"], kind="weights"),
+    ]
+    assert len(calls) == 6 and all(other is not first for other in others)
+
+
+def test_figures_carry_an_empty_template_but_keep_their_own_colours():
+    experiment = SimpleNamespace(d_k=[1, 4, 16])
+    for figure in (
+        charts.heatmap(rng_frame(["a", "b"], ["c", "d"])),
+        charts.head_grid(np.full((1, 2, 3, 3), 1 / 3), ["layer 1"], ["head 1", "head 2"]),
+        charts.scaling_figure(experiment, [1, 4, 16], [1, 1, 1], "variance"),
+    ):
+        template = figure.to_dict()["layout"]["template"]
+        assert figure.layout.template.layout.to_plotly_json() == {}  # no styles: colours are set below
+        assert len(json.dumps(template)) < 100  # Streamlit's default is about 4 KB
+    assert charts.heatmap(rng_frame(["a"], ["b"])).data[0].colorscale
+    lines = charts.scaling_figure(experiment, [1, 4, 16], [1, 1, 1], "variance").data
+    assert [line.line.color for line in lines] == list(charts.LINE_COLORS)
+
+
 def test_frame_csv_round_trips_labels_and_every_digit():
     values = np.random.default_rng(1).standard_normal((len(ODD_LABELS), 3)) * 10.0 ** np.arange(
         -150, 150, 100

@@ -241,9 +241,10 @@ def view_link(page, link_params):  # -> the address that opens this page with th
 
 
 def _link_box(page, link_params):
-    with st.sidebar.expander("Link to this view", icon=":material/link:"):
-        st.code(view_link(page, link_params), language=None, wrap_lines=True)
-        st.caption("Opens this page with the same sentence, settings and selection.")
+    box = st.sidebar.expander("Link to this view", icon=":material/link:", key="link_box", on_change="rerun")
+    if box.open:  # spelled out only while open
+        box.code(view_link(page, link_params), language=None, wrap_lines=True)
+        box.caption("Opens this page with the same sentence, settings and selection.")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

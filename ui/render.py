@@ -22,33 +22,16 @@ def labels(trace):  # the token labels used on every axis
     return frames.token_labels(trace.tokens)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _heatmap_figure(
-    values, rows, columns, kind, title, row_name, column_name, numbers, height, colorbar, large
-):
-    # Building a Plotly figure validates every property (about 12 ms for a heatmap); the figure for the
-    # same numbers is the same, so it is built once per process and shared (st.plotly_chart only reads it).
-    # The key is the raw array and labels: hashing them is far cheaper than hashing a DataFrame.
-    return charts.heatmap(
-        frames.matrix_frame(values, rows, columns),
-        kind=kind,
-        title=title,
-        row_name=row_name,
-        column_name=column_name,
-        numbers=numbers,
-        height=height,
-        colorbar=colorbar,
-        large=large,
-    )
+def _heatmap_of(values, rows, columns, **options):
+    return charts.heatmap(frames.matrix_frame(values, rows, columns), **options)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _head_grid_figure(weights, row_titles, column_titles):  # make_subplots is slow: build each grid once
-    return charts.head_grid(weights, list(row_titles), list(column_titles))
+_shared_heatmap = charts.shared(_heatmap_of)
+_shared_head_grid = charts.shared(charts.head_grid, maxsize=64)
 
 
 def draw_head_grid(weights, row_titles, column_titles, name):  # weights [rows, columns, n, n]
-    draw_figure(_head_grid_figure(weights, tuple(row_titles), tuple(column_titles)), name)
+    draw_figure(_shared_head_grid(weights, list(row_titles), list(column_titles)), name)
 
 
 def draw_figure(figure, name):
@@ -75,23 +58,28 @@ def draw_heatmap(
     download=True,
 ):
     """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers."""
-    figure = _heatmap_figure(
+    figure = _shared_heatmap(
         frame.to_numpy(),
-        tuple(frame.index),
-        tuple(frame.columns),
-        kind,
-        title,
-        row_name,
-        column_name,
-        numbers,
-        height,
-        colorbar,
-        presenting(),
+        list(frame.index),
+        list(frame.columns),
+        kind=kind,
+        title=title,
+        row_name=row_name,
+        column_name=column_name,
+        numbers=numbers,
+        height=height,
+        colorbar=colorbar,
+        large=presenting(),
     )
     draw_figure(figure, name)
-    if max(frame.shape) > WIDE:
-        with st.expander(f"All {frame.shape[0]} × {frame.shape[1]} numbers (scrollable)"):
-            st.dataframe(frame, height=300, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
+    if max(frame.shape) > WIDE:  # the table is made only while its expander is open
+        table = st.expander(
+            f"All {frame.shape[0]} × {frame.shape[1]} numbers (scrollable)",
+            key=f"table_{name}",
+            on_change="rerun",
+        )
+        if table.open:
+            table.dataframe(frame, height=300, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
     if download:
         st.download_button(
             f"{name}.csv",

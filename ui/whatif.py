@@ -206,6 +206,15 @@ def change_heatmap(before, after, rows, columns, **options):  # -> Plotly figure
     return figure
 
 
+def _after_heatmap(after, changed, rows, columns, **options):
+    return highlighted_heatmap(frames.matrix_frame(after, rows, columns), changed, **options)
+
+
+# The pages redraw these on every rerun: the figure for the same numbers is built once (charts.shared).
+shared_after_heatmap = charts.shared(_after_heatmap, maxsize=128)
+shared_change_heatmap = charts.shared(change_heatmap, maxsize=128)
+
+
 def pair_labels(a, b):  # equal-length label lists -> one label per position: "cat→dog" where they differ
     return frames.token_labels([x if x == y else f"{x}→{y}" for x, y in zip(a, b, strict=True)])
 

@@ -79,7 +79,7 @@ def draw_heatmap(
             on_change="rerun",
         )
         if table.open:
-            table.dataframe(frame, height=300, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
+            table.dataframe(frame, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
     if download:
         st.download_button(
             f"{name}.csv",

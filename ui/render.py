@@ -44,32 +44,13 @@ def draw_figure(figure, name):
     )
 
 
-def draw_heatmap(
-    frame,
-    name,
-    *,
-    kind="signed",
-    title=None,
-    row_name="row",
-    column_name="column",
-    numbers=None,
-    height=None,
-    colorbar=True,
-    download=True,
-):
-    """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers."""
+def draw_heatmap(frame, name, *, download=True, **options):
+    """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers.
+
+    ``options`` are those of ``charts.heatmap`` (kind, title, row_name, ...); presenter mode sets ``large``.
+    """
     figure = _shared_heatmap(
-        frame.to_numpy(),
-        list(frame.index),
-        list(frame.columns),
-        kind=kind,
-        title=title,
-        row_name=row_name,
-        column_name=column_name,
-        numbers=numbers,
-        height=height,
-        colorbar=colorbar,
-        large=presenting(),
+        frame.to_numpy(), list(frame.index), list(frame.columns), **options, large=presenting()
     )
     draw_figure(figure, name)
     if max(frame.shape) > WIDE:  # the table is made only while its expander is open

@@ -9,7 +9,7 @@ IMAGE ?= attention-visualizer
 PORT ?= 8501
 PYTEST_ARGS ?=
 
-.PHONY: run test docker-build docker-run bench clean
+.PHONY: run test test-browser-repeat docker-build docker-run bench clean
 
 # browser.serverAddress: the URL printed at start; left unset, a headless Streamlit asks an
 # internet service for this machine's external address.
@@ -21,6 +21,15 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser suite RUNS times in a row, stopping at the first failure: a test that fails only
+# sometimes is a failing test.
+RUNS ?= 10
+test-browser-repeat: $(VENV)/.installed-test
+	@set -e; for run in $$(seq $(RUNS)); do \
+		echo "== browser suite, run $$run of $(RUNS)"; \
+		REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/browser $(PYTEST_ARGS); \
+	done
 
 docker-build:
 	docker build -t $(IMAGE) .

@@ -1,4 +1,4 @@
-"""Helpers for browser tests: wait until Streamlit has finished a run, save a screenshot.
+"""Helpers for browser tests: wait until Streamlit has finished a run and shows a state, save a screenshot.
 
 Import them in a test module with ``from browser_helpers import screenshot, wait_for_app``
 (pytest puts ``tests/browser`` on ``sys.path``). The fixtures are in ``conftest.py``.
@@ -29,11 +29,45 @@ _APP_SETTLED = """(charts) => {
 def wait_for_app(page: Page, *, charts: int = 0, timeout_ms: float = 30_000) -> Page:
     """Wait until Streamlit has finished running the page's script and drawn `charts` charts.
 
-    Call it after ``page.goto(...)`` and after every interaction that reruns the script
-    (typing into a widget and pressing Enter, a click on a button or a page link).
+    Enough after ``page.goto(...)``: a new page starts in the "initial" state. After an interaction
+    that reruns the script (Enter in a text box, a click on a button or a page link) the state can
+    still read "notRunning" from the run before for a moment, so wait for what the test asserts
+    instead: ``wait_for_charts``, or Playwright's ``expect(...)``, which retries until it holds.
     """
     page.locator('[data-testid="stApp"]').wait_for(state="attached", timeout=timeout_ms)
     page.wait_for_function(_APP_SETTLED, arg=charts, timeout=timeout_ms)
+    return page
+
+
+# True once every Plotly chart on the page is drawn (there are exactly `count`), each one's row labels
+# read from top to bottom equal `rows` when given, and no chart shows any label in `lacks`. Streamlit redraws a page's charts one
+# after another, so a test that asserts about all of them waits for all of them, not for the first.
+_CHARTS_SHOW = """([settled, count, rows, lacks]) => {
+  const charts = [...document.querySelectorAll(".js-plotly-plot")];
+  const ticks = chart => [...chart.querySelectorAll(".ytick text")]  // top to bottom, as drawn
+    .map(text => [text.getBoundingClientRect().top, text.textContent])
+    .sort((a, b) => a[0] - b[0]).map(([, label]) => label);
+  return settled(count) && charts.length === count && charts.every(chart => {
+    const labels = ticks(chart);
+    return (rows === null || JSON.stringify(labels) === JSON.stringify(rows))
+      && !labels.some(label => lacks.includes(label));
+  });
+}"""
+
+
+def wait_for_charts(page: Page, count: int, *, rows=None, lacks=(), timeout_ms: float = 30_000) -> Page:
+    """Wait until the run has finished and all ``count`` charts show the state a test asserts.
+
+    ``rows``: the row labels every chart must show, in order; ``lacks``: labels no chart may show
+    (those of the sentence before). After typing a sentence the script state can still read
+    "notRunning" from the run before, and the charts update one by one: waiting for the settled
+    app alone, or for one chart, races with the redraw.
+    """
+    page.wait_for_function(
+        f"(arg) => ({_CHARTS_SHOW})([{_APP_SETTLED}, ...arg])",
+        arg=[count, rows, list(lacks)],
+        timeout=timeout_ms,
+    )
     return page
 
 

@@ -32,9 +32,6 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"]
 
-# browser.serverAddress: the URL printed at start. Left unset, a headless Streamlit on 0.0.0.0
-# asks an internet service for the machine's external address to print it.
-CMD ["streamlit", "run", "app.py", \
-     "--server.headless=true", "--server.address=0.0.0.0", "--server.port=8501", \
-     "--browser.gatherUsageStats=false", "--server.fileWatcherType=none", \
-     "--browser.serverAddress=localhost"]
+# The server's settings (headless, no usage statistics, no file watcher, garbage collection) are in
+# .streamlit/config.toml, as for `make run` and the tests; here only where it listens.
+CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]

@@ -11,10 +11,9 @@ PYTEST_ARGS ?=
 
 .PHONY: run test test-browser-repeat docker-build docker-run bench clean
 
-# browser.serverAddress: the URL printed at start; left unset, a headless Streamlit asks an
-# internet service for this machine's external address.
+# The server's settings are in .streamlit/config.toml, the same for `make run`, Docker and the tests.
 run: $(VENV)/.installed-run
-	$(BIN)/streamlit run app.py --browser.gatherUsageStats=false --browser.serverAddress=localhost
+	$(BIN)/streamlit run app.py
 
 # `python -m pytest` puts the repository root on sys.path, so tests import attention_core and ui.
 test: $(VENV)/.installed-test

@@ -16,7 +16,7 @@ import streamlit as st
 
 from attention_core import AttentionConfig, AttentionInputError, pretrained, run_attention, tokenize
 from attention_core.attention import POSITIONAL_KINDS
-from ui import render
+from ui import heap, render
 from ui.pages import PAGES
 
 DEFAULT_SENTENCE = "the cat sat on the mat"
@@ -332,6 +332,7 @@ def controls(page):  # draws the sidebar -> Settings
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     """Page title, the sidebar and the trace; for unusable input, a message instead of the page."""
+    heap.freeze_imports()  # once per process
     st.set_page_config(
         page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"
     )

@@ -93,12 +93,7 @@ def streamlit_server() -> Iterator[str]:
         pytest.fail(f"no app.py in {REPO_ROOT}", pytrace=False)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-        "STREAMLIT_SERVER_HEADLESS": "true",
-        "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
-    }
+    env = dict(os.environ)  # the server's settings come from .streamlit/config.toml, as under `make run`
     command = [sys.executable, "-m", "streamlit", "run", "app.py"]
     command += ["--server.address=127.0.0.1", f"--server.port={port}"]
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)

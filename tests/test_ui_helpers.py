@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from attention_core import (
@@ -22,7 +23,7 @@ from attention_core import (
     score_terms,
     softmax_terms,
 )
-from ui import charts, export, frames, numbers
+from ui import charts, export, frames, numbers, whatif
 
 # Emoji with skin tone and joiners, a flag, right-to-left scripts and HTML: labels must survive all of it.
 ODD_SENTENCE = "<b>x</b> 👍🏽 👨‍👩‍👧 🇫🇷 مرحبا שלום the the"
@@ -305,3 +306,22 @@ def test_output_formula_leaves_out_masked_keys_and_says_when_nothing_is_left_out
     formula = numbers.output_formula(output_terms_for([0.75, 0.25, 0.0, 0.0]), 1)
     assert formula_terms(formula) == [(0.75, 1), (0.25, 2)]
     assert "\\dots" not in formula
+
+
+def test_every_kind_of_figure_passes_plotlys_validation_unchanged():
+    # The server builds figures without validating them (charts.figure); Plotly validates them here.
+    experiment = SimpleNamespace(d_k=[1, 4, 16])
+    frame = rng_frame(ODD_LABELS, ["<i>k</i>", "a&b"])
+    changed = np.zeros(frame.shape, dtype=bool)
+    changed[0, 1] = True
+    figures = [
+        charts.heatmap(frame, title="t", kind="weights", row_name="query", column_name="key"),
+        charts.heatmap(frame, numbers=False, large=True, colorbar=False, height=300),
+        whatif.change_heatmap(frame.to_numpy(), frame.to_numpy() + changed, ODD_LABELS, ["a", "b"]),
+        whatif.highlighted_heatmap(frame, changed, kind="weights"),
+        charts.head_grid(np.full((2, 3, 3, 3), 1 / 3), ["layer 1", "layer 2"], ["h1", "h2", "h3"]),
+        charts.scaling_figure(experiment, [1, 4, 16], [1, 1, 1], "variance", log_y=True),
+    ]
+    for figure in figures:
+        validated = go.Figure(figure.to_dict())  # raises ValueError on any unknown or invalid property
+        assert json.loads(validated.to_json()) == json.loads(figure.to_json())

@@ -4,19 +4,22 @@ import functools
 import html
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
+import plotly.io as pio
 
-SIGNED_COLORS = "RdBu_r"  # blue below zero, red above, white at zero; ColorBrewer rates it colour-blind safe
-WEIGHT_COLORS = (
-    "Viridis"  # perceptually uniform and colour-blind safe; readable on light and dark backgrounds
-)
+# Colour scales as explicit lists (Plotly.js knows neither "_r" nor every name plotly.py accepts):
+# RdBu reversed, blue below zero, red above, white at zero, rated colour-blind safe by ColorBrewer;
+# Viridis, perceptually uniform, colour-blind safe and readable on light and dark backgrounds.
+SIGNED_COLORS = plotly.colors.get_colorscale("RdBu_r")
+WEIGHT_COLORS = plotly.colors.get_colorscale("Viridis")
 NUMBERS_UP_TO = 16  # print values in cells while the matrix has at most this many rows and columns
 CELL_PX = 34  # row height when numbers are shown
 MAX_HEIGHT_PX = 620  # a tall matrix (384 rows of W_q) is squeezed to this instead of a page-long strip
 MAX_TICKS = 32  # label at most this many rows or columns; the hover names every cell
 # Streamlit's default Plotly template adds about 4 KB of styles for chart types these figures don't use;
 # every figure here sets its own colours, so it uses Plotly's empty template: a third of the bytes to send.
-NO_TEMPLATE = "none"
+NO_TEMPLATE = pio.templates["none"].to_plotly_json()  # as a dict: unvalidated figures don't look names up
 LINE_COLORS = ("#0072B2", "#E69F00")  # Okabe-Ito blue and orange: colour-blind safe, light and dark
 
 
@@ -63,6 +66,16 @@ def _plotly_text(labels):  # Plotly reads a few HTML tags in labels; escape so u
     return [html.escape(str(label), quote=False) for label in labels]
 
 
+def figure(data, layout):  # plain trace and layout dicts -> a Plotly figure, built without validation
+    """A figure from dicts, built as Plotly's own JSON would be, skipping property validation.
+
+    Validating a heatmap's properties took 5-40 ms per new figure, most of the server's time when a
+    class types new sentences; the properties here are fixed by this module, and the tests rebuild
+    every kind of figure with validation on (``go.Figure(figure.to_dict())``), so a mistake still fails.
+    """
+    return go.Figure({"data": data, "layout": {"template": NO_TEMPLATE, **layout}}, _validate=False)
+
+
 def heatmap(
     frame,
     *,
@@ -74,6 +87,8 @@ def heatmap(
     height=None,
     colorbar=True,
     large=False,
+    text=None,
+    shapes=(),
 ):
     """A heatmap of ``frame`` with its labels on the axes, first row at the top.
 
@@ -81,6 +96,8 @@ def heatmap(
 
     kind="signed" centres a diverging scale at zero; kind="weights" fixes the scale to 0..1.
     ``row_name`` and ``column_name`` (e.g. "query", "key") name the axes in the hover text.
+    ``text``: what each cell prints instead of its value (where numbers are printed); ``shapes``: layout
+    shapes drawn over the cells.
     """
     values = frame.to_numpy(dtype=np.float64)
     rows, columns = values.shape
@@ -91,101 +108,118 @@ def heatmap(
     else:
         limit = float(np.abs(values).max()) or 1.0
         scale = {"colorscale": SIGNED_COLORS, "zmin": -limit, "zmax": limit, "zmid": 0.0}
-    figure = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=_plotly_text(frame.columns),
-            y=_plotly_text(frame.index),
-            texttemplate="%{z:.2f}" if numbers else None,
-            textfont={"size": 22 if large else 12},
-            hovertemplate=f"{row_name} %{{y}} · {column_name} %{{x}}<br>value %{{z:.4f}}<extra></extra>",
-            xgap=1 if columns <= 64 else 0,  # gaps would hide the cells of a wide matrix
-            ygap=1 if rows <= 64 else 0,
-            colorbar={"thickness": 12},
-            showscale=colorbar,
-            **scale,
+    trace = {
+        "type": "heatmap",
+        "z": values,
+        "x": _plotly_text(frame.columns),
+        "y": _plotly_text(frame.index),
+        "textfont": {"size": 22 if large else 12},
+        "hovertemplate": f"{row_name} %{{y}} · {column_name} %{{x}}<br>value %{{z:.4f}}<extra></extra>",
+        "xgap": 1 if columns <= 64 else 0,  # gaps would hide the cells of a wide matrix
+        "ygap": 1 if rows <= 64 else 0,
+        "colorbar": {"thickness": 12},
+        "showscale": colorbar,
+        **scale,
+    }
+    if numbers:
+        trace |= (
+            {"texttemplate": "%{text}", "text": text} if text is not None else {"texttemplate": "%{z:.2f}"}
         )
-    )
     cell_px = CELL_PX * 4 // 3 if large else CELL_PX
     row_px = cell_px if numbers else max(2, min(cell_px, MAX_HEIGHT_PX // rows))
-    figure.update_layout(
-        template=NO_TEMPLATE,
-        title={"text": html.escape(title, quote=False)} if title else None,
-        height=height or max(180, 80 + row_px * rows + (30 if title else 0)),
-        margin={"l": 10, "r": 10, "t": 30 + (30 if title else 0), "b": 10},
-        xaxis={
+    tick_font = {"tickfont": {"size": 20}} if large else {}
+    layout = {
+        "height": height or max(180, 80 + row_px * rows + (30 if title else 0)),
+        "margin": {"l": 10, "r": 10, "t": 30 + (30 if title else 0), "b": 10},
+        "xaxis": {
             "side": "top",
             "type": "category",
             "tickangle": 0 if columns <= 12 and (numbers or columns <= 4) else -60,
             "nticks": MAX_TICKS,
-            "tickfont": {"size": 20} if large else None,
+            **tick_font,
         },
-        yaxis={
-            "autorange": "reversed",
-            "type": "category",
-            "nticks": MAX_TICKS,
-            "tickfont": {"size": 20} if large else None,
-        },
-    )
-    return figure
+        "yaxis": {"autorange": "reversed", "type": "category", "nticks": MAX_TICKS, **tick_font},
+    }
+    if title:
+        layout["title"] = {"text": html.escape(title, quote=False)}
+    if shapes:
+        layout["shapes"] = list(shapes)
+    return figure([trace], layout)
 
 
 def scaling_figure(experiment, raw, scaled, y_title, *, log_y=False):
     """One quantity of the scaling experiment against d_k, with and without the division by sqrt(d_k)."""
-    figure = go.Figure()
     lines = (("without scaling", raw, "solid"), ("with ÷√d_k", scaled, "dash"))
-    for (name, values, dash), color in zip(lines, LINE_COLORS, strict=True):
-        figure.add_trace(
-            go.Scatter(
-                x=experiment.d_k,
-                y=values,
-                name=name,
-                mode="lines+markers",
-                line={"dash": dash, "color": color},
-            )
-        )
-    figure.update_layout(
-        template=NO_TEMPLATE,
-        height=300,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"title": "d_k", "type": "log"},
-        yaxis={"title": y_title, "type": "log" if log_y else "linear"},
-        legend={"orientation": "h", "y": 1.12},
-    )
-    return figure
+    data = [
+        {
+            "type": "scatter",
+            "x": list(experiment.d_k),
+            "y": list(values),
+            "name": name,
+            "mode": "lines+markers",
+            "line": {"dash": dash, "color": color},
+        }
+        for (name, values, dash), color in zip(lines, LINE_COLORS, strict=True)
+    ]
+    layout = {
+        "height": 300,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "xaxis": {"title": {"text": "d_k"}, "type": "log"},
+        "yaxis": {"title": {"text": y_title}, "type": "log" if log_y else "linear"},
+        "legend": {"orientation": "h", "y": 1.12},
+    }
+    return figure(data, layout)
+
+
+def _spans(count, gap):  # count equal spans of [0, 1] with gap between neighbours, first at 0
+    size = (1 - gap * (count - 1)) / count
+    return [(k * (size + gap), k * (size + gap) + size) for k in range(count)]
 
 
 def head_grid(weights, row_titles, column_titles):
     """Attention weights [rows, columns, n, n] (layers × heads) as one figure of small heatmaps, 0..1."""
-    from plotly.subplots import make_subplots
-
     n_rows, n_columns = weights.shape[:2]
-    figure = make_subplots(
-        n_rows,
-        n_columns,
-        row_titles=_plotly_text(row_titles),
-        column_titles=_plotly_text(column_titles),
-        horizontal_spacing=0.008,
-        vertical_spacing=0.02,
-    )
+    x_spans, y_spans = _spans(n_columns, 0.008), _spans(n_rows, 0.02)[::-1]  # first row at the top
+    data, layout = [], {"height": 90 * n_rows + 40, "margin": {"l": 10, "r": 30, "t": 30, "b": 10}}
+    hidden = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False}
     for r in range(n_rows):
         for c in range(n_columns):
-            figure.add_trace(
-                go.Heatmap(
-                    z=weights[r, c],
-                    colorscale=WEIGHT_COLORS,
-                    zmin=0.0,
-                    zmax=1.0,
-                    showscale=False,
-                    hovertemplate=f"{row_titles[r]} · {column_titles[c]}<br>query %{{y}} → key %{{x}}: "
+            k = r * n_columns + c + 1
+            suffix = "" if k == 1 else str(k)
+            data.append(
+                {
+                    "type": "heatmap",
+                    "z": weights[r, c],
+                    "xaxis": f"x{suffix}",
+                    "yaxis": f"y{suffix}",
+                    "colorscale": WEIGHT_COLORS,
+                    "zmin": 0.0,
+                    "zmax": 1.0,
+                    "showscale": False,
+                    "hovertemplate": f"{row_titles[r]} · {column_titles[c]}<br>query %{{y}} → key %{{x}}: "
                     "%{z:.2f}<extra></extra>",
-                ),
-                r + 1,
-                c + 1,
+                }
             )
-    figure.update_xaxes(showticklabels=False, ticks="")
-    figure.update_yaxes(showticklabels=False, ticks="", autorange="reversed")
-    figure.update_layout(
-        template=NO_TEMPLATE, height=90 * n_rows + 40, margin={"l": 10, "r": 30, "t": 30, "b": 10}
-    )
-    return figure
+            layout[f"xaxis{suffix}"] = {"domain": x_spans[c], "anchor": f"y{suffix}", **hidden}
+            layout[f"yaxis{suffix}"] = {
+                "domain": y_spans[r],
+                "anchor": f"x{suffix}",
+                "autorange": "reversed",
+                **hidden,
+            }
+    titles = [  # column titles above the grid, row titles to its right, as make_subplots places them
+        {"text": text, "x": sum(x_spans[c]) / 2, "y": 1, "yanchor": "bottom", "showarrow": False}
+        for c, text in enumerate(_plotly_text(column_titles))
+    ] + [
+        {
+            "text": text,
+            "x": 1,
+            "xanchor": "left",
+            "y": sum(y_spans[r]) / 2,
+            "textangle": 90,
+            "showarrow": False,
+        }
+        for r, text in enumerate(_plotly_text(row_titles))
+    ]
+    layout["annotations"] = [{"xref": "paper", "yref": "paper", **title} for title in titles]
+    return figure(data, layout)

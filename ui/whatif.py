@@ -159,6 +159,22 @@ def _outline_path(mask):  # [r, c] bool -> SVG path framing each True cell, in a
     return " ".join(boxes)
 
 
+def _outlines(changed):  # [r, c] bool -> layout shapes framing each changed cell, unless every cell changed
+    if not changed.any() or changed.all():
+        return ()
+    path = _outline_path(changed)
+    return tuple(
+        {
+            "type": "path",
+            "path": path,
+            "xref": "x domain",
+            "yref": "y domain",
+            "line": {"color": c, "width": w},
+        }
+        for c, w in OUTLINE_COLORS
+    )
+
+
 def highlighted_heatmap(frame, changed, **options):  # DataFrame, [r, c] bool -> Plotly figure
     """``charts.heatmap`` with a frame around each changed cell, unless every cell changed.
 
@@ -166,22 +182,7 @@ def highlighted_heatmap(frame, changed, **options):  # DataFrame, [r, c] bool ->
     placed in fractions of the axes (cell j of c spans j/c .. (j+1)/c), not at category positions, which
     Plotly would confuse with labels that look like numbers.
     """
-    figure = charts.heatmap(frame, **options)
-    if changed.any() and not changed.all():
-        path = _outline_path(changed)
-        figure.update_layout(
-            shapes=[
-                {
-                    "type": "path",
-                    "path": path,
-                    "xref": "x domain",
-                    "yref": "y domain",
-                    "line": {"color": c, "width": w},
-                }
-                for c, w in OUTLINE_COLORS
-            ]
-        )
-    return figure
+    return charts.heatmap(frame, shapes=_outlines(changed), **options)
 
 
 def change_text(difference):  # -> the label printed in a changed cell: "+1.25", "-0.03", "+0.00"
@@ -196,14 +197,11 @@ def change_heatmap(before, after, rows, columns, **options):  # -> Plotly figure
     """
     changed = changed_cells(before, after)
     difference = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
-    figure = highlighted_heatmap(frames.matrix_frame(difference, rows, columns), changed, **options)
-    if figure.data[0].texttemplate:  # numbers are printed at this size
-        text = [
-            [change_text(d) if c else "" for d, c in zip(d_row, c_row, strict=True)]
-            for d_row, c_row in zip(difference, changed, strict=True)
-        ]
-        figure.update_traces(text=text, texttemplate="%{text}")
-    return figure
+    text = [
+        [change_text(d) if c else "" for d, c in zip(d_row, c_row, strict=True)]
+        for d_row, c_row in zip(difference, changed, strict=True)
+    ]
+    return highlighted_heatmap(frames.matrix_frame(difference, rows, columns), changed, text=text, **options)
 
 
 def _after_heatmap(after, changed, rows, columns, **options):

@@ -140,48 +140,55 @@ if not render.presenting():  # on a projector the teacher speaks
         "- Switch on the **causal mask** (sidebar) and edit a score above the diagonal: nothing changes, "
         "because a masked key gets weight 0 whatever its score."
     )
-target = st.segmented_control(
-    "What to edit",
-    whatif.TARGETS,
-    format_func=TARGET_NAMES.get,
-    key="whatif_target",
-    default="x",
-    required=True,
-)
-if render.is_pretrained(trace):
-    st.caption(
-        f"{render.escape_markdown(trace.model)}: X is {trace.x.shape[1]} numbers wide and W_q has "
-        f"{trace.w_q.shape[1]} rows; the table scrolls. Only this layer is recomputed — the layers after it "
-        "would read the changed output."
-    )
-before_matrix = whatif.target_matrix(trace, target, head)
-after_matrix = editor_ui(target, before_matrix)
-after = (
-    whatif.recompute(trace, target, head, after_matrix)
-    if whatif.changed_cells(before_matrix, after_matrix).any()
-    else trace
-)
-if not render.presenting():
-    st.caption(
-        f"Typed numbers are kept between −{whatif.EDIT_LIMIT:g} and {whatif.EDIT_LIMIT:g}; an emptied cell keeps "
-        "its computed value. Choosing something else to edit, or changing the sidebar, starts again from the "
-        "computed values."
-    )
 
-st.subheader("What changed")
-draw_ripple(trace, after, target)
-notes = UNCHANGED[target]
-if heads > 1 and target == "x":
-    notes = [f"Every head reads X, so the other heads change too; only head {head + 1} is shown."]
-elif heads > 1:
-    notes = [*notes, f"Only head {head + 1} uses this; the other heads keep their numbers."]
-if notes:
-    st.caption(" ".join(notes) + (" The layer output mixes all heads." if heads > 1 else ""))
-for name in whatif.AFFECTED[target]:
-    draw_result(trace, after, name)
-    if name == "scores":
+
+@st.fragment
+def edit_panel():
+    """The editor and every result below it: an edit reruns this panel alone, not the sidebar."""
+    target = st.segmented_control(
+        "What to edit",
+        whatif.TARGETS,
+        format_func=TARGET_NAMES.get,
+        key="whatif_target",
+        default="x",
+        required=True,
+    )
+    if render.is_pretrained(trace):
         st.caption(
-            f"The scaled scores (stage 5) are these ÷ {trace.divisor:.3g}, so they change exactly where these do."
+            f"{render.escape_markdown(trace.model)}: X is {trace.x.shape[1]} numbers wide and W_q has "
+            f"{trace.w_q.shape[1]} rows; the table scrolls. Only this layer is recomputed — the layers after it "
+            "would read the changed output."
+        )
+    before_matrix = whatif.target_matrix(trace, target, head)
+    after_matrix = editor_ui(target, before_matrix)
+    after = (
+        whatif.recompute(trace, target, head, after_matrix)
+        if whatif.changed_cells(before_matrix, after_matrix).any()
+        else trace
+    )
+    if not render.presenting():
+        st.caption(
+            f"Typed numbers are kept between −{whatif.EDIT_LIMIT:g} and {whatif.EDIT_LIMIT:g}; an emptied cell keeps "
+            "its computed value. Choosing something else to edit, or changing the sidebar, starts again from the "
+            "computed values."
         )
 
+    st.subheader("What changed")
+    draw_ripple(trace, after, target)
+    notes = UNCHANGED[target]
+    if heads > 1 and target == "x":
+        notes = [f"Every head reads X, so the other heads change too; only head {head + 1} is shown."]
+    elif heads > 1:
+        notes = [*notes, f"Only head {head + 1} uses this; the other heads keep their numbers."]
+    if notes:
+        st.caption(" ".join(notes) + (" The layer output mixes all heads." if heads > 1 else ""))
+    for name in whatif.AFFECTED[target]:
+        draw_result(trace, after, name)
+        if name == "scores":
+            st.caption(
+                f"The scaled scores (stage 5) are these ÷ {trace.divisor:.3g}, so they change exactly where these do."
+            )
+
+
+edit_panel()
 render.draw_nav(PAGE, settings)

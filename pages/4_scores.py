@@ -16,6 +16,6 @@ render.draw_stage_intro(
 render.draw_shapes(("Q", trace.q.shape[1:]), ("Kᵀ", trace.k.shape[:0:-1]), ("S", trace.scores.shape[1:]))
 if render.predict_gate(trace, settings, PAGE.stage):
     render.draw_score_pipeline(trace, settings.head, focus=4)
-    render.draw_numbers(trace, settings.head, stage=4)
+    render.draw_cell_panel(trace, settings.head, 4)
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -24,6 +24,6 @@ st.markdown(
 )
 if render.predict_gate(trace, settings, PAGE.stage):
     render.draw_score_pipeline(trace, settings.head, focus=5)
-    render.draw_numbers(trace, settings.head, stage=5)
+    render.draw_cell_panel(trace, settings.head, 5)
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

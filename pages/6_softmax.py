@@ -20,6 +20,6 @@ if trace.config.causal:
     st.caption("Causal mask on: the upper triangle is masked (weight 0).")
 if render.predict_gate(trace, settings, PAGE.stage):
     render.draw_score_pipeline(trace, settings.head, focus=6)
-    render.draw_numbers(trace, settings.head, stage=6)
+    render.draw_cell_panel(trace, settings.head, 6)
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -39,10 +39,6 @@ if render.predict_gate(trace, settings, PAGE.stage):
             title="output = A · V",
             row_name="token",
         )
-
-    st.subheader("One token's output, as a weighted sum")
-    i = render.token_picker(trace, "Token", "query")
-    render.draw_weighted_sum(trace, head, i)
-    render.draw_numbers(trace, head, stage=7, i=i)
+    render.draw_cell_panel(trace, head, 7)
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -563,12 +563,40 @@ def link_params(link):  # -> the URL parameters a page link carries
 
 @pytest.mark.parametrize("path", ["app.py", "pages/4_scores.py"], ids=["overview", "stage-4"])
 def test_page_links_carry_the_linked_settings(path):
+    # The chosen cell is not in them: a pick reruns only its panel, so it travels in the session instead.
     params = {**FULL_PARAMS, "query": "green", "key": "ideas"} if path != "app.py" else FULL_PARAMS
     at = open_page(path, params)
     links = at.get("page_link")  # the sidebar list, and the overview's panels or previous/next
     assert len(links) > len(PAGES)
     for link in links:
-        assert link_params(link) == params, link.proto.label
+        assert link_params(link) == FULL_PARAMS, link.proto.label
+
+
+def test_the_chosen_cell_travels_to_the_next_stage_and_into_the_view_link():
+    at = open_page("pages/4_scores.py", FULL_PARAMS)
+    at.selectbox(key="query").set_value("ideas").run()
+    at.selectbox(key="key").set_value("green").run()
+    (link,) = [
+        link for link in at.sidebar.get("page_link") if link.proto.page == url_path("pages/5_scaling.py")
+    ]
+    at.query_params = link_params(link)  # what the browser's URL becomes on the click
+    at.switch_page("pages/5_scaling.py").run()
+    assert not at.exception
+    assert at.selectbox(key="query").value == "ideas" and at.selectbox(key="key").value == "green"
+    at.session_state["link_box"] = True
+    at.run()
+    query = dict(parse_qsl(urlsplit(at.sidebar.code[0].value).query))
+    assert query == {**FULL_PARAMS, "query": "ideas", "key": "green"}
+
+
+def test_a_cell_carried_to_a_sentence_without_it_falls_back_to_the_first_token():
+    at = open_page("pages/4_scores.py", {"sentence": "one two three"})
+    at.selectbox(key="query").set_value("three").run()
+    at.switch_page("app.py").run()
+    at.sidebar.text_input(key="sentence").set_value("four five").run()
+    at.switch_page("pages/6_softmax.py").run()
+    assert not at.exception
+    assert at.selectbox(key="query").value == "four"
 
 
 def test_page_links_carry_nothing_for_the_defaults():
@@ -584,12 +612,13 @@ def test_page_links_carry_settings_changed_in_the_sidebar():
     at.selectbox(key="key").set_value("b").run()
     assert not at.exception
     for link in at.get("page_link"):
-        carried = link_params(link)
-        cell = {key: carried.pop(key) for key in ("query", "key") if key in carried}
-        assert carried == {"sentence": "a b c", "causal": "true", "d_k": "7"}
-        # The chosen cell travels too, so stages 4 to 7 show the same one; the default query "a" is left out.
-        assert at.selectbox(key="query").value == "a"
-        assert cell == {"key": "b"}
+        assert link_params(link) == {"sentence": "a b c", "causal": "true", "d_k": "7"}
+    # The view's own link names the chosen cell too; the default query "a" is left out.
+    assert at.selectbox(key="query").value == "a"
+    at.session_state["link_box"] = True
+    at.run()
+    query = dict(parse_qsl(urlsplit(at.sidebar.code[0].value).query))
+    assert query == {"sentence": "a b c", "causal": "true", "d_k": "7", "key": "b"}
 
 
 @pytest.mark.parametrize("start", ["app.py", "pages/6_softmax.py"], ids=["from-overview", "from-stage-6"])

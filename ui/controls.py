@@ -286,6 +286,10 @@ def _carry_over(page):
     if last_page in (None, page.path):
         return
     dropped = {k: v for k, v in last_values.items() if k not in st.query_params and v != CONTROLS[k].default}
+    # The chosen cell too: a pick reruns only its panel, so the page links drawn before it don't carry it.
+    dropped |= {
+        k: v for k, v in st.session_state.get(render.CELL_PICKS, {}).items() if k not in st.query_params
+    }
     st.session_state.update(dropped)
 
 
@@ -293,6 +297,7 @@ def controls(page):  # draws the sidebar -> Settings
     first_run = "ui_url_checked" not in st.session_state
     raw_params = st.query_params.to_dict() if first_run else {}
     _carry_over(page)
+    st.session_state.pop(render.CELL_CHANGED, None)  # this run draws the view link with the current cell
     sentence = _sentence_ui()
     model, layer = _model_ui(model_status())
     values = {"sentence": sentence, "model": model, "layer": layer} | _settings_ui(
@@ -306,14 +311,16 @@ def controls(page):  # draws the sidebar -> Settings
         key: CONTROLS[key].to_url(value) for key, value in values.items() if value != CONTROLS[key].default
     }
     # What a page's own widgets chose (kept in the session, or still only in an opened link's URL),
-    # unless it is their default.
+    # unless it is their default; the chosen cell only in the view's link (page links: _carry_over).
     first = "[CLS]" if model != "random" else next(iter(tokenize(values["sentence"])), None)
-    for key, default in {**dict.fromkeys(CELL_KEYS, first), **PAGE_DEFAULTS}.items():
-        chosen = st.session_state.get(key) or st.query_params.get(key)
-        if chosen and chosen != default:
-            link_params[key] = chosen
+    chosen = {
+        key: st.session_state.get(key) or st.query_params.get(key) for key in (*CELL_KEYS, *PAGE_DEFAULTS)
+    }
+    defaults = dict.fromkeys(CELL_KEYS, first) | PAGE_DEFAULTS
+    link_params |= {k: v for k, v in chosen.items() if k in PAGE_DEFAULTS and v and v != defaults[k]}
+    cell_params = {k: v for k, v in chosen.items() if k in CELL_KEYS and v and v != defaults[k]}
     _page_list(link_params)
-    _link_box(page, link_params)
+    _link_box(page, link_params | cell_params)
     config = AttentionConfig(
         d_model=values["d_model"],
         d_k=values["d_k"],

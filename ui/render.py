@@ -177,10 +177,34 @@ def draw_trace_download(trace):
     )
 
 
+CELL_PICKS = "ui_cell"  # session: the last query and key picked, which controls() carries to the next page
+CELL_CHANGED = "ui_cell_changed"  # session: a pick since the sidebar last drew "Link to this view"
+
+
+def _note_pick():
+    st.session_state[CELL_CHANGED] = True
+
+
 def token_picker(trace, label, key):  # -> index of the chosen token (the first by default); bound to the URL
     options = labels(trace)
-    chosen = st.selectbox(label, options, key=key, bind="query-params")
+    if st.session_state.get(key) not in (None, *options):  # carried over from another sentence
+        del st.session_state[key]
+    chosen = st.selectbox(label, options, key=key, bind="query-params", on_change=_note_pick)
+    st.session_state.setdefault(CELL_PICKS, {})[key] = chosen
     return options.index(chosen)
+
+
+@st.fragment
+def draw_cell_panel(trace, head, stage):
+    """Stages 4-7: the arithmetic behind one chosen cell; picking another cell reruns this panel alone."""
+    i = None
+    if stage == 7:
+        st.subheader("One token's output, as a weighted sum")
+        i = token_picker(trace, "Token", "query")
+        draw_weighted_sum(trace, head, i)
+    draw_numbers(trace, head, stage, i)
+    if st.session_state.pop(CELL_CHANGED, False) and st.session_state.get("link_box"):
+        st.rerun()  # the sidebar's open "Link to this view" names the cell: redraw the page with it
 
 
 def draw_table(frame):  # numbers to 4 decimals; a column config is far cheaper than a pandas Styler
@@ -352,36 +376,48 @@ def _next_question():
     st.session_state["quiz_draw"] = st.session_state.get("quiz_draw", 0) + 1
 
 
+def _quiz_key(trace, settings, stage):  # -> the key of this stage's current question for these settings
+    draw = st.session_state.get("quiz_draw", 0)
+    return (
+        draw,
+        f"{stage}|{draw}|{settings.model}|{settings.layer}|{settings.head}|{trace.config}|{trace.tokens}",
+    )
+
+
 def predict_gate(trace, settings, stage):  # -> True once the page may show its numbers
     """Predict first: a question about this trace; the answers stay hidden until a guess is committed."""
     if not settings.predict:
         return True
-    head = settings.head
-    draw = st.session_state.get("quiz_draw", 0)
-    question = quiz.question_for(trace, head, stage, draw)
-    key = f"{stage}|{draw}|{settings.model}|{settings.layer}|{head}|{trace.config}|{trace.tokens}"
-    answered = st.session_state.get("quiz_answers", {}).get(key)
+    _, key = _quiz_key(trace, settings, stage)
+    answered = key in st.session_state.get("quiz_answers", {})
+    _draw_question(trace, settings, stage, answered)
+    return answered
+
+
+@st.fragment
+def _draw_question(trace, settings, stage, answered):
+    """The question box: choosing a guess reruns the box alone; Reveal and Next rerun the page."""
+    draw, key = _quiz_key(trace, settings, stage)
+    question = quiz.question_for(trace, settings.head, stage, draw)
     with st.container(border=True, key="quiz"):
         st.markdown(f"**Predict first.** {escape_markdown(question.prompt)}")
-        if answered is None:
+        if not answered:
             guess_key = f"quiz_guess_{stage}_{draw}"
             if question.options:  # no preselected answer: a guess has to be a choice
                 st.radio("Your guess", question.options, index=None, key=guess_key, horizontal=True)
             else:
                 st.number_input("Your guess", value=None, step=0.1, format="%.2f", key=guess_key)
-            st.button(
-                "Reveal",
-                key="quiz_reveal",
-                type="primary",
-                on_click=_reveal,
-                args=(key, question, guess_key),
-                disabled=st.session_state.get(guess_key) is None,
-            )
-            return False
-        right, message = answered
+            if st.button(
+                "Reveal", key="quiz_reveal", type="primary", disabled=st.session_state.get(guess_key) is None
+            ):
+                _reveal(key, question, guess_key)
+                st.rerun()  # the whole page: its numbers appear below
+            return
+        right, message = st.session_state["quiz_answers"][key]
         (st.success if right else st.warning)(f"{message} {escape_markdown(question.reveal)}")
         tally = f"Right so far: {st.session_state.get('quiz_right', 0)} of {st.session_state.get('quiz_total', 0)}"
         left, right_column = st.columns([3, 1])
         left.caption(tally)
-        right_column.button("Next question", key="quiz_next", on_click=_next_question)
-    return True
+        if right_column.button("Next question", key="quiz_next"):
+            _next_question()
+            st.rerun()  # the whole page: its numbers hide again

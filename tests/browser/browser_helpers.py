@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Page
+from streamlit.proto.BackMsg_pb2 import BackMsg
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts"  # gitignored; CI keeps it
@@ -69,6 +70,24 @@ def wait_for_charts(page: Page, count: int, *, rows=None, lacks=(), timeout_ms: 
         timeout=timeout_ms,
     )
     return page
+
+
+def record_reruns(page: Page) -> list[str]:
+    """Every rerun the page asks of the server from now on, as its fragment id ("" for the whole page).
+
+    Streamlit's frontend sends a ``rerun_script`` BackMsg over the websocket for each rerun; one that a
+    widget inside an ``st.fragment`` triggers names that fragment.
+    """
+    reruns = []
+
+    def on_frame(payload):
+        if isinstance(payload, bytes):
+            message = BackMsg.FromString(payload)
+            if message.WhichOneof("type") == "rerun_script":
+                reruns.append(message.rerun_script.fragment_id)
+
+    page.on("websocket", lambda socket: socket.on("framesent", on_frame))
+    return reruns
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:

@@ -6,7 +6,7 @@ import time
 import urllib.parse
 
 import pytest
-from browser_helpers import screenshot, wait_for_app, wait_for_charts
+from browser_helpers import record_reruns, screenshot, wait_for_app, wait_for_charts
 from conftest import _free_port, _is_healthy
 from playwright.sync_api import expect
 
@@ -170,3 +170,46 @@ def test_presenter_mode_fits_a_projector_and_moves_with_the_keyboard(page, strea
     expect(page.locator("h1").first).to_have_text("5. Scaling by √d_k", timeout=20_000)
     wait_for_app(page, charts=1)
     expect(sidebar_sentence(page)).to_have_value("the cat sat on the mat")
+
+
+def pick(page, label, option):  # choose in a selectbox by keyboard: focus, type, Enter
+    page.get_by_role("combobox", name=label).click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+
+
+def test_picking_a_cell_reruns_its_panel_alone_and_the_next_stage_keeps_it(page, streamlit_server):
+    reruns = record_reruns(page)  # before goto: the websocket opens with the page
+    page.goto(url(streamlit_server, PAGES[4]))
+    wait_for_charts(page, 3, rows=["the", "cat", "sat", "on", "the²", "mat"])
+    assert reruns == [""]  # the first run: the whole page
+    pick(page, "Query token (row)", "sat")
+    expect(page.get_by_text("Query sat against key the")).to_be_visible()
+    assert len(reruns) == 2 and reruns[1] != ""  # the pick reran its fragment, not the page
+    page.wait_for_function("() => location.search.includes('query=sat')")
+    page.locator('[data-testid="stSidebar"]').get_by_text("Link to this view").click()
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"] code')
+    expect(link).to_contain_text("query=sat")
+    pick(page, "Key token (column)", "mat")  # the open link names the cell: the page reruns with it
+    expect(link).to_contain_text("key=mat")
+    page.get_by_text("Next: 5. Scaling by √d_k").click()
+    expect(page.locator("h1").first).to_have_text("5. Scaling by √d_k")
+    expect(page.get_by_text("Query sat against key mat")).to_be_visible()
+    assert "query=sat" in page.url and "key=mat" in page.url
+
+
+def test_a_guess_reruns_its_question_alone_and_reveal_shows_the_numbers(page, streamlit_server):
+    reruns = record_reruns(page)
+    page.goto(url(streamlit_server, PAGES[6], predict="true"))
+    wait_for_app(page)
+    assert page.locator(".js-plotly-plot").count() == 0  # hidden until a guess is committed
+    reveal = page.get_by_role("button", name="Reveal")
+    expect(reveal).to_be_disabled()
+    page.locator('[data-testid="stMain"] [role="radiogroup"] label').first.click()
+    expect(reveal).to_be_enabled()
+    assert reruns[-1] != ""  # the guess reran the question alone
+    reveal.click()
+    wait_for_charts(page, 3, rows=["the", "cat", "sat", "on", "the²", "mat"])
+    expect(page.get_by_text("Right so far:")).to_be_visible()
+    # Reveal too was sent as a rerun of the question; the server then reran the page (st.rerun) for its numbers.
+    assert reruns[0] == "" and all(reruns[1:])

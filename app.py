@@ -32,24 +32,18 @@ st.markdown(
     + ". Each panel is one stage: click its title for the details and the arithmetic."
 )
 
-panels = {  # stage number -> (frame, colour kind); Q, K, V and their weights side by side in one panel
-    1: (frames.matrix_frame(trace.x, tokens, x_dims), "signed"),
-    2: (
-        frames.matrix_frame(np.hstack([trace.w_q[head], trace.w_k[head], trace.w_v[head]]), x_dims, qkv_dims),
-        "signed",
-    ),
-    3: (
-        frames.matrix_frame(np.hstack([trace.q[head], trace.k[head], trace.v[head]]), tokens, qkv_dims),
-        "signed",
-    ),
-    4: (frames.matrix_frame(trace.scores[head], tokens, tokens), "signed"),
-    5: (frames.matrix_frame(trace.scaled[head], tokens, tokens), "signed"),
-    6: (frames.matrix_frame(trace.weights[head], tokens, tokens), "weights"),
-    7: (frames.matrix_frame(trace.head_outputs[head], tokens, frames.dim_labels("o", config.d_v)), "signed"),
+panels = {  # stage number -> (matrix, row labels, column labels, colour kind); Q, K, V side by side
+    1: (trace.x, tokens, x_dims, "signed"),
+    2: (np.hstack([trace.w_q[head], trace.w_k[head], trace.w_v[head]]), x_dims, qkv_dims, "signed"),
+    3: (np.hstack([trace.q[head], trace.k[head], trace.v[head]]), tokens, qkv_dims, "signed"),
+    4: (trace.scores[head], tokens, tokens, "signed"),
+    5: (trace.scaled[head], tokens, tokens, "signed"),
+    6: (trace.weights[head], tokens, tokens, "weights"),
+    7: (trace.head_outputs[head], tokens, frames.dim_labels("o", config.d_v), "signed"),
 }
 for row in (STAGES[:3], STAGES[3:]):
     for column, stage in zip(st.columns(len(row), gap="small"), row, strict=True):
-        frame, kind = panels[stage.number]
+        matrix, rows, columns, kind = panels[stage.number]
         with column:
             st.page_link(
                 stage_page(stage.number).path,
@@ -58,18 +52,20 @@ for row in (STAGES[:3], STAGES[3:]):
                 query_params=settings.link_params,
                 help=stage.summary,
             )
-            shown, cut = frames.thumbnail(frame, THUMBNAIL_CELLS)
+            shown = matrix[:THUMBNAIL_CELLS, :THUMBNAIL_CELLS]
             render.draw_heatmap(
                 shown,
+                rows[:THUMBNAIL_CELLS],
+                columns[:THUMBNAIL_CELLS],
                 f"overview_{stage.number}_{stage.slug}",
                 kind=kind,
                 numbers=False,
                 height=200,
                 download=False,
             )
-            if cut:
+            if shown.shape != matrix.shape:
                 st.caption(
-                    f"The first {shown.shape[0]} × {shown.shape[1]} of {frame.shape[0]} × {frame.shape[1]}."
+                    f"The first {shown.shape[0]} × {shown.shape[1]} of {matrix.shape[0]} × {matrix.shape[1]}."
                 )
 
 if config.n_heads > 1:

@@ -3,7 +3,7 @@ import dataclasses
 import streamlit as st
 
 from attention_core import AttentionInputError
-from ui import frames, render, whatif
+from ui import render, whatif
 from ui.controls import MAX_SENTENCE_CHARS, PAGE_DEFAULTS, page_setup, trace_for
 from ui.pages import PAGES
 
@@ -52,7 +52,9 @@ def draw_weights(run, letter, description):
     tokens = render.labels(run)
     st.markdown(f"**{letter}** — {description}")
     render.draw_heatmap(
-        frames.matrix_frame(run.weights[head], tokens, tokens),
+        run.weights[head],
+        tokens,
+        tokens,
         f"compare_{letter.lower()}",
         kind="weights",
         row_name="query",

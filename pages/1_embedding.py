@@ -35,9 +35,7 @@ render.draw_shapes(("tokens", (len(tokens),)), ("X", trace.x.shape))
 st.markdown("**Tokens:** " + " · ".join(render.escape_markdown(t) for t in tokens))
 
 if render.is_pretrained(trace) or trace.config.positional == "none":
-    render.draw_heatmap(
-        frames.matrix_frame(trace.x, tokens, columns), "X", row_name="token", column_name="dimension"
-    )
+    render.draw_heatmap(trace.x, tokens, columns, "X", row_name="token", column_name="dimension")
     if not render.is_pretrained(trace):
         st.caption(
             "No positional encoding: repeated words get identical rows. Switch it on under "
@@ -46,17 +44,17 @@ if render.is_pretrained(trace) or trace.config.positional == "none":
 else:
     left, middle, right = st.columns(3)
     with left:
-        render.draw_heatmap(
-            frames.matrix_frame(trace.embeddings, tokens, columns), "embeddings", title="token embedding E"
-        )
+        render.draw_heatmap(trace.embeddings, tokens, columns, "embeddings", title="token embedding E")
     with middle:
         render.draw_heatmap(
-            frames.matrix_frame(trace.positional, tokens, columns),
+            trace.positional,
+            tokens,
+            columns,
             "positional",
             title="+ positional encoding P",
         )
     with right:
-        render.draw_heatmap(frames.matrix_frame(trace.x, tokens, columns), "X", title="= X")
+        render.draw_heatmap(trace.x, tokens, columns, "X", title="= X")
 
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -56,25 +56,23 @@ for name, weights, biases, result, prefix in (
         else (st.container(),) * 5
     )
     with x_col:
-        render.draw_heatmap(
-            frames.matrix_frame(trace.x, tokens, x_dims), f"X_for_{name}", title="X", download=False
-        )
+        render.draw_heatmap(trace.x, tokens, x_dims, f"X_for_{name}", title="X", download=False)
     if side_by_side:
         times.markdown("## ·")
     with w_col:
-        render.draw_heatmap(
-            frames.matrix_frame(weights[head], x_dims, dims), f"W_{prefix}", title=f"W_{prefix}"
-        )
+        render.draw_heatmap(weights[head], x_dims, dims, f"W_{prefix}", title=f"W_{prefix}")
         if has_bias:
             render.draw_heatmap(
-                frames.matrix_frame(biases[head][None, :], [f"b_{prefix}"], dims),
+                biases[head][None, :],
+                [f"b_{prefix}"],
+                dims,
                 f"b_{prefix}",
                 title=f"+ b_{prefix}",
             )
     if side_by_side:
         equals.markdown("## =")
     with out_col:
-        render.draw_heatmap(frames.matrix_frame(result[head], tokens, dims), name, title=name)
+        render.draw_heatmap(result[head], tokens, dims, name, title=name)
 
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -23,7 +23,9 @@ for column, (name, matrix, prefix) in zip(
 ):
     with column:
         render.draw_heatmap(
-            frames.matrix_frame(matrix[head], tokens, frames.dim_labels(prefix, matrix.shape[-1])),
+            matrix[head],
+            tokens,
+            frames.dim_labels(prefix, matrix.shape[-1]),
             name,
             title=f"{name} (queries)" if name == "Q" else f"{name} ({'keys' if name == 'K' else 'values'})",
             row_name="token",

@@ -25,7 +25,9 @@ if render.predict_gate(trace, settings, PAGE.stage):
     left, right = st.columns([2, 3])
     with left:
         render.draw_heatmap(
-            frames.matrix_frame(trace.weights[head], tokens, tokens),
+            trace.weights[head],
+            tokens,
+            tokens,
             "weights",
             kind="weights",
             title="A (softmax weights)",
@@ -34,7 +36,9 @@ if render.predict_gate(trace, settings, PAGE.stage):
         )
     with right:
         render.draw_heatmap(
-            frames.matrix_frame(trace.head_outputs[head], tokens, value_dims),
+            trace.head_outputs[head],
+            tokens,
+            value_dims,
             "head_output",
             title="output = A · V",
             row_name="token",

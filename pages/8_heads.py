@@ -26,14 +26,14 @@ st.subheader("concat · W_o = output")
 concat_dims = [f"h{h + 1}·o{m + 1}" for h in range(config.n_heads) for m in range(config.d_v)]
 model_dims = frames.dim_labels("y", config.d_model)
 render.draw_heatmap(
-    frames.matrix_frame(trace.concat, tokens, concat_dims),
+    trace.concat,
+    tokens,
+    concat_dims,
     "concat",
     title="concat: each head's output, side by side",
     row_name="token",
 )
-render.draw_heatmap(frames.matrix_frame(trace.w_o, concat_dims, model_dims), "W_o", title="· W_o")
-render.draw_heatmap(
-    frames.matrix_frame(trace.output, tokens, model_dims), "output", title="= output", row_name="token"
-)
+render.draw_heatmap(trace.w_o, concat_dims, model_dims, "W_o", title="· W_o")
+render.draw_heatmap(trace.output, tokens, model_dims, "output", title="= output", row_name="token")
 
 render.draw_nav(PAGE, settings)

@@ -22,7 +22,3 @@ def dim_labels(prefix, size):  # "q", 4 -> ["q1", "q2", "q3", "q4"]
 
 def matrix_frame(matrix, rows, columns):  # [r, c], r labels, c labels -> DataFrame
     return pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=list(rows), columns=list(columns))
-
-
-def thumbnail(frame, limit=48):  # -> (the first limit rows and columns, whether anything was cut)
-    return frame.iloc[:limit, :limit], max(frame.shape) > limit

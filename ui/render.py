@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import streamlit as st
 
 from attention_core import output_terms, score_terms, softmax_terms
@@ -44,27 +45,29 @@ def draw_figure(figure, name):
     )
 
 
-def draw_heatmap(frame, name, *, download=True, **options):
+def draw_heatmap(values, rows, columns, name, *, download=True, **options):
     """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers.
 
-    ``options`` are those of ``charts.heatmap`` (kind, title, row_name, ...); presenter mode sets ``large``.
+    ``values`` [r, c] with r row and c column labels. ``options`` are those of ``charts.heatmap`` (kind,
+    title, row_name, ...); presenter mode sets ``large``. A labelled frame is made only where it is
+    needed: for a new figure, an opened table, a clicked download.
     """
-    figure = _shared_heatmap(
-        frame.to_numpy(), list(frame.index), list(frame.columns), **options, large=presenting()
-    )
-    draw_figure(figure, name)
-    if max(frame.shape) > WIDE:  # the table is made only while its expander is open
+    values = np.asarray(values, dtype=np.float64)
+    rows, columns = list(rows), list(columns)
+    draw_figure(_shared_heatmap(values, rows, columns, **options, large=presenting()), name)
+    if max(values.shape) > WIDE:  # the table is made only while its expander is open
         table = st.expander(
-            f"All {frame.shape[0]} × {frame.shape[1]} numbers (scrollable)",
+            f"All {values.shape[0]} × {values.shape[1]} numbers (scrollable)",
             key=f"table_{name}",
             on_change="rerun",
         )
         if table.open:
+            frame = frames.matrix_frame(values, rows, columns)
             table.dataframe(frame, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
     if download:
         st.download_button(
             f"{name}.csv",
-            lambda: export.frame_csv(frame),  # made only when clicked
+            lambda: export.frame_csv(frames.matrix_frame(values, rows, columns)),  # made only when clicked
             file_name=f"{name}.csv",
             mime="text/csv",
             icon=":material/download:",
@@ -135,7 +138,9 @@ def draw_head_weights(trace, name, numbers=False, height=None, download=True):
             columns = st.columns(min(HEADS_PER_ROW, n_heads))
         with columns[index % HEADS_PER_ROW]:
             draw_heatmap(
-                frames.matrix_frame(trace.weights[index], tokens, tokens),
+                trace.weights[index],
+                tokens,
+                tokens,
                 f"{name}_{index + 1}",
                 kind="weights",
                 title=f"head {index + 1}",
@@ -226,7 +231,9 @@ def draw_score_pipeline(trace, head, focus=None):
     for column, (number, name, matrix, kind, title) in zip(st.columns(len(panels)), panels, strict=True):
         with column:
             draw_heatmap(
-                frames.matrix_frame(matrix, tokens, tokens),
+                matrix,
+                tokens,
+                tokens,
                 name,
                 kind=kind,
                 title=None if len(panels) == 1 else f"▶ {title}" if number == focus else title,
@@ -299,7 +306,9 @@ def draw_weighted_sum(trace, head, i):
     ]
     matrix = [*terms.contributions, terms.total]
     draw_heatmap(
-        frames.matrix_frame(matrix, rows, frames.dim_labels("v", trace.v.shape[-1])),
+        matrix,
+        rows,
+        frames.dim_labels("v", trace.v.shape[-1]),
         f"weighted_sum_{i + 1}",
         title="each value vector times its weight, and their sum",
     )

@@ -497,7 +497,7 @@ def test_the_score_table_is_the_linked_cell(path):
     at = open_page(path, NUMBERS_PARAMS)
     assert_full_page(at, path)
     assert at.selectbox(key="query").value == "sat" and at.selectbox(key="key").value == "cat"
-    table = at.dataframe[0].value  # columns: q_sat[m], k_cat[m], their product
+    table = at.table[0].value  # columns: q_sat[m], k_cat[m], their product
     q, k = NUMBERS_TRACE.q[HEAD, SAT], NUMBERS_TRACE.k[HEAD, CAT]
     np.testing.assert_allclose(table.iloc[:, 0], q)
     np.testing.assert_allclose(table.iloc[:, 1], k)
@@ -508,7 +508,7 @@ def test_the_score_table_is_the_linked_cell(path):
 def test_the_softmax_table_is_the_linked_row():
     at = open_page("pages/6_softmax.py", NUMBERS_PARAMS)
     assert_full_page(at, "pages/6_softmax.py")
-    table = at.dataframe[0].value  # columns: scaled score, minus row max, exp, weight
+    table = at.table[0].value  # columns: scaled score, minus row max, exp, weight
     q, k = NUMBERS_TRACE.q[HEAD, SAT], NUMBERS_TRACE.k[HEAD]
     logits = k @ q / np.sqrt(DEFAULTS.d_k)
     allowed = np.arange(len(logits)) <= SAT  # the causal mask: keys up to "sat"
@@ -521,7 +521,7 @@ def test_the_softmax_table_is_the_linked_row():
 def test_the_output_table_is_the_linked_token():
     at = open_page("pages/7_output.py", {**NUMBERS_PARAMS, "query": "on"})
     assert_full_page(at, "pages/7_output.py")
-    table = at.dataframe[0].value  # rows: one per key, then the sum; columns: weight, then weight × v
+    table = at.table[0].value  # rows: one per key, then the sum; columns: weight, then weight × v
     on = 3
     weights, values = NUMBERS_TRACE.weights[HEAD, on], NUMBERS_TRACE.v[HEAD]
     np.testing.assert_allclose(table.iloc[:-1, 0], weights)

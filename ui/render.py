@@ -212,8 +212,17 @@ def draw_cell_panel(trace, head, stage):
         st.rerun()  # the sidebar's open "Link to this view" names the cell: redraw the page with it
 
 
-def draw_table(frame):  # numbers to 4 decimals; a column config is far cheaper than a pandas Styler
-    st.dataframe(frame, width="content", column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
+def draw_table(frame, description):
+    """A small table of numbers to 4 decimals, as a plain HTML table.
+
+    Lighter than st.dataframe's canvas grid (whose script a stage page then needs not load), and a real
+    table that a screen reader can walk cell by cell; ``description`` is its accessible name.
+    """
+    st.table(frame.style.format(_four_decimals), width="content", alt=description)
+
+
+def _four_decimals(value):  # a masked key's shifted score is -inf: shown as the symbol
+    return "−∞" if value == -np.inf else f"{value:.4f}"
 
 
 def draw_score_pipeline(trace, head, focus=None):
@@ -266,7 +275,7 @@ def draw_numbers(trace, head, stage, i=None):
                 f"Query **{escape_markdown(tokens[i])}** against key **{escape_markdown(tokens[j])}**: "
                 "multiply the two vectors entry by entry and add up."
             )
-            draw_table(numbers.score_table(terms))
+            draw_table(numbers.score_table(terms), f"query {tokens[i]} times key {tokens[j]}, term by term")
             st.latex(numbers.score_formula(terms, i, j))
             if not trace.config.scale:
                 st.caption("Scaling is off, so the score is divided only by the temperature.")
@@ -277,7 +286,9 @@ def draw_numbers(trace, head, stage, i=None):
                 f"({terms.row_max:.4f}) so no exponential overflows, exponentiate, divide by the sum "
                 f"({terms.total:.4f})."
             )
-            draw_table(numbers.softmax_table(terms, tokens))
+            draw_table(
+                numbers.softmax_table(terms, tokens), f"softmax of the row of {tokens[i]}, step by step"
+            )
             if not terms.allowed.all():
                 st.caption("Masked keys count as −∞ after the mask, so their exponential is exactly 0.")
         if stage == 7:
@@ -287,7 +298,9 @@ def draw_numbers(trace, head, stage, i=None):
                 "then added up."
             )
             value_dims = frames.dim_labels("v", trace.v.shape[-1])
-            draw_table(numbers.output_table(terms, tokens, value_dims))
+            draw_table(
+                numbers.output_table(terms, tokens, value_dims), f"output of {tokens[i]}: each weight times V"
+            )
             st.latex(numbers.output_formula(terms, i))
 
 

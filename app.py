@@ -61,6 +61,7 @@ for row in (STAGES[:3], STAGES[3:]):
                 kind=kind,
                 numbers=False,
                 height=200,
+                colorbar=False,  # a thumbnail's colours are read on its stage page; the cells get the width
                 download=False,
             )
             if shown.shape != matrix.shape:

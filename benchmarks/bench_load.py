@@ -86,7 +86,11 @@ PROBLEM_LINE = re.compile(r"Traceback|Exception|ERROR")
 # match even when the next byte of a protobuf happens to be a letter or digit.
 MARKER = re.compile(rb"zq[a-z]+s\d+r\d+w\d+x")
 
-BARE_PAGE = '''"""The bare page: a sentence box bound to the URL and one heatmap of its words, nothing else."""
+BARE_PAGE = '''"""The bare page: a sentence box bound to the URL and heatmaps of its words, nothing else.
+
+?charts=N draws N heatmaps, three to a row, and ?numbers=true prints the values in their cells: the
+same heatmaps as a page of the app, for the browser benchmark. By default one heatmap, no numbers.
+"""
 
 import random
 
@@ -95,7 +99,13 @@ import streamlit as st
 
 sentence = st.sidebar.text_input("Sentence", "the cat sat on the mat", key="sentence", bind="query-params")
 words = sentence.split() or ["(empty)"]
-st.plotly_chart(go.Figure(go.Heatmap(z=[[random.random() for _ in words] for _ in words], x=words, y=words)))
+charts = int(st.query_params.get("charts", "1"))
+numbers = "%{z:.2f}" if st.query_params.get("numbers") == "true" else None
+columns = st.columns(min(charts, 3))
+for index in range(charts):
+    z = [[random.random() for _ in words] for _ in words]
+    heatmap = go.Heatmap(z=z, x=words, y=words, texttemplate=numbers)
+    columns[index % 3].plotly_chart(go.Figure(heatmap), key=f"chart_{index}")
 '''
 
 

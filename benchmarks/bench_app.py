@@ -1,20 +1,15 @@
-"""Server-side rerun time of every page, against a bare page with as many empty Plotly charts,
-and the pretrained model's pages against the random model's.
+"""The pretrained model's pages against the random model's: the server-side rerun of a page under AppTest.
 
-Run from the repository root: `python benchmarks/bench_app.py [--repeats N]`.
-Each page is run once to fill the caches, then rerun N times with AppTest; the pages compared run
-in turn in the same loop, so all see the same machine load. Besides the bare page of the issue, each
-page is compared with the floor the shared sidebar sets: the bare page's empty charts under the app's
-own sidebar (drawn by the same `page_setup`, in a copy of the app where that page sits in pages/).
-Prints markdown tables.
+Run from the repository root: `python benchmarks/bench_app.py [--repeats N]`. Each page is run once to
+fill the caches, then rerun; the two models' pages are timed in turn in the same loop, so both see the
+same machine load. Prints a markdown table. What a class feels under load is measured by
+bench_load.py (many sessions on a real server) and bench_browser.py (Chromium).
 """
 
 import argparse
 import pathlib
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 
 from streamlit.testing.v1 import AppTest
@@ -42,43 +37,6 @@ WORDS = [
     "kitchen",
     "door",
 ]
-BARE_PAGE = """
-import plotly.graph_objects as go
-import streamlit as st
-
-st.sidebar.text_input("Sentence", "x")
-for index in range({charts}):
-    st.plotly_chart(go.Figure(), key=f"chart_{{index}}")
-"""
-SIDEBAR_PAGE = """
-import plotly.graph_objects as go
-import streamlit as st
-
-from ui.controls import page_setup
-from ui.pages import PAGES
-
-page_setup(PAGES[0], compute=False)
-for index in range(st.session_state["bench_charts"]):
-    st.plotly_chart(go.Figure(), key=f"chart_{index}")
-"""
-
-
-def sidebar_app(charts, directory):  # the bare page's charts under the app's sidebar, as a page of a copy
-    app = AppTest.from_file(str(directory / "app.py"), default_timeout=120)
-    app.session_state["bench_charts"] = charts
-    app.switch_page("pages/99_bench_sidebar.py")
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def app_copy(directory):  # -> the copy's root: app.py and pages/ as they are, plus the sidebar page
-    root = pathlib.Path(directory)
-    shutil.copy(REPO / "app.py", root)
-    shutil.copytree(REPO / "pages", root / "pages", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / ".streamlit", root / ".streamlit")
-    (root / "pages" / "99_bench_sidebar.py").write_text(SIDEBAR_PAGE)
-    return root
 
 
 def sentence(n):  # n tokens of plain words
@@ -144,31 +102,7 @@ def compare_models(repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    print(
-        "| page | tokens | charts | page rerun (ms) | bare page (ms) | ratio "
-        "| bare page + the app's sidebar (ms) | ratio |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    with tempfile.TemporaryDirectory() as directory:
-        copy = app_copy(directory)
-        for n in (8, 64):
-            for page in PAGES:
-                app = page_app(page, n)
-                charts = len(app.get("plotly_chart"))
-                bare = AppTest.from_string(BARE_PAGE.format(charts=charts), default_timeout=120)
-                bare.run()
-                floor = sidebar_app(charts, copy)
-                spent = ([], [], [])
-                for _ in range(args.repeats):  # interleaved, so load spikes hit all alike
-                    for compared, times in zip((app, bare, floor), spent, strict=True):
-                        times.append(median_rerun(compared, 1))
-                page_ms, bare_ms, floor_ms = (1000 * statistics.median(times) for times in spent)
-                print(
-                    f"| {page.title} | {n} | {charts} | {page_ms:.0f} | {bare_ms:.0f} | {page_ms / bare_ms:.2f} "
-                    f"| {floor_ms:.0f} | {page_ms / floor_ms:.2f} |"
-                )
-    compare_models(args.repeats)
+    compare_models(parser.parse_args().repeats)
 
 
 if __name__ == "__main__":

@@ -492,41 +492,49 @@ NUMBERS_TRACE = run_attention(DEFAULT_SENTENCE, AttentionConfig(n_heads=2, causa
 SAT, CAT, HEAD = 2, 1, 1  # positions in "the cat sat on the mat", and the second head
 
 
+PRINTED = 5e-5  # the numbers panel prints 4 decimals
+
+
+def shown_numbers(table):  # the numbers panel's table as printed (4 decimals, −∞) -> floats
+    return table.value.replace("−∞", "-inf").astype(np.float64)
+
+
 @pytest.mark.parametrize("path", ["pages/4_scores.py", "pages/5_scaling.py"], ids=["stage-4", "stage-5"])
 def test_the_score_table_is_the_linked_cell(path):
     at = open_page(path, NUMBERS_PARAMS)
     assert_full_page(at, path)
     assert at.selectbox(key="query").value == "sat" and at.selectbox(key="key").value == "cat"
-    table = at.table[0].value  # columns: q_sat[m], k_cat[m], their product
+    table = shown_numbers(at.table[0])  # columns: q_sat[m], k_cat[m], their product
     q, k = NUMBERS_TRACE.q[HEAD, SAT], NUMBERS_TRACE.k[HEAD, CAT]
-    np.testing.assert_allclose(table.iloc[:, 0], q)
-    np.testing.assert_allclose(table.iloc[:, 1], k)
-    np.testing.assert_allclose(table.iloc[:, 2], q * k)
-    np.testing.assert_allclose(table.iloc[:, 2].sum(), q @ k)
+    np.testing.assert_allclose(table.iloc[:, 0], q, atol=PRINTED)
+    np.testing.assert_allclose(table.iloc[:, 1], k, atol=PRINTED)
+    np.testing.assert_allclose(table.iloc[:, 2], q * k, atol=PRINTED)
+    np.testing.assert_allclose(table.iloc[:, 2].sum(), q @ k, atol=len(q) * PRINTED)
 
 
 def test_the_softmax_table_is_the_linked_row():
     at = open_page("pages/6_softmax.py", NUMBERS_PARAMS)
     assert_full_page(at, "pages/6_softmax.py")
-    table = at.table[0].value  # columns: scaled score, minus row max, exp, weight
+    table = shown_numbers(at.table[0])  # columns: scaled score, minus row max, exp, weight
     q, k = NUMBERS_TRACE.q[HEAD, SAT], NUMBERS_TRACE.k[HEAD]
     logits = k @ q / np.sqrt(DEFAULTS.d_k)
     allowed = np.arange(len(logits)) <= SAT  # the causal mask: keys up to "sat"
     exps = np.where(allowed, np.exp(logits - logits[allowed].max()), 0.0)
-    np.testing.assert_allclose(table.iloc[:, 0], logits)
-    np.testing.assert_allclose(table.iloc[:, 2], exps)
-    np.testing.assert_allclose(table.iloc[:, 3], exps / exps.sum())
+    np.testing.assert_allclose(table.iloc[:, 0], logits, atol=PRINTED)
+    np.testing.assert_allclose(table.iloc[:, 2], exps, atol=PRINTED)
+    np.testing.assert_allclose(table.iloc[:, 3], exps / exps.sum(), atol=PRINTED)
+    assert (at.table[0].value.iloc[:, 1][~allowed] == "−∞").all()  # masked keys, printed as the symbol
 
 
 def test_the_output_table_is_the_linked_token():
     at = open_page("pages/7_output.py", {**NUMBERS_PARAMS, "query": "on"})
     assert_full_page(at, "pages/7_output.py")
-    table = at.table[0].value  # rows: one per key, then the sum; columns: weight, then weight × v
+    table = shown_numbers(at.table[0])  # rows: one per key, then the sum; columns: weight, then weight × v
     on = 3
     weights, values = NUMBERS_TRACE.weights[HEAD, on], NUMBERS_TRACE.v[HEAD]
-    np.testing.assert_allclose(table.iloc[:-1, 0], weights)
-    np.testing.assert_allclose(table.iloc[:-1, 1:], weights[:, None] * values)
-    np.testing.assert_allclose(table.iloc[-1, 1:], weights @ values)
+    np.testing.assert_allclose(table.iloc[:-1, 0], weights, atol=PRINTED)
+    np.testing.assert_allclose(table.iloc[:-1, 1:], weights[:, None] * values, atol=PRINTED)
+    np.testing.assert_allclose(table.iloc[-1, 1:], weights @ values, atol=PRINTED)
     shown = heatmap_z(charts(at)[f"chart_weighted_sum_{on + 1}"])
     np.testing.assert_allclose(shown[-1], weights @ values)
 

@@ -711,7 +711,7 @@ async def scenario_pair(
                 label,
                 f"{sizes.sessions} × {sizes.rounds}",
                 *latency_cells(m),
-                fmt(ratio, 1, "×"),
+                fmt(ratio, 2, "×"),
                 *resource_cells(m),
             ]
         )

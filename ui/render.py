@@ -373,15 +373,15 @@ def draw_presenter_bar(page):
 
 
 def draw_checks(trace, head, stage):
-    """The stage's shapes and invariants, checked on the numbers shown, as small badges."""
+    """The stage's shapes and invariants, checked on the numbers shown, as small badges in one line."""
     results = checks.stage_checks(trace, head, stage)
-    with st.container(horizontal=True, gap="small"):
-        for check in results:
-            st.badge(
-                check.label,
-                icon=":material/check_circle:" if check.passed else ":material/error:",
-                color="green" if check.passed else "red",
-            )
+    st.markdown(
+        " ".join(
+            f":{'green' if check.passed else 'red'}-badge[:material/{'check_circle' if check.passed else 'error'}: "
+            f"{escape_markdown(check.label)}]"
+            for check in results
+        )
+    )
     st.caption(
         "Checked on these numbers: " + " · ".join(f"{c.label}: {c.detail}" for c in results[1:])
         if len(results) > 1

@@ -210,6 +210,10 @@ def assert_sentence_handled(at, path, sentence):
             for label in [*heatmap(spec)["x"], *heatmap(spec)["y"]]:
                 assert "<" not in label, (key, label)  # Plotly would read it as a tag
     tokens = run_attention(sentence).tokens
+    if "numbers_box" in at.session_state and not at.session_state["numbers_box"]:
+        at.session_state["numbers_box"] = True  # open "Show me the numbers", as a student would
+        at.run()
+        assert_full_page(at, path)
     bodies = [markdown.value for markdown in at.markdown]
     seen = [visible_text(body) for body in bodies]
     for line in user_text_lines(path, tokens):
@@ -580,8 +584,23 @@ def test_page_links_carry_the_linked_settings(path):
         assert link_params(link) == FULL_PARAMS, link.proto.label
 
 
+def open_numbers(at):  # open "Show me the numbers", whose pickers are made only while it is open
+    at.session_state["numbers_box"] = True
+    return at.run()
+
+
+def test_the_numbers_panel_is_made_when_opened_and_stays_open_on_the_next_stage():
+    at = open_page("pages/4_scores.py")
+    assert not at.table and "query" not in [box.key for box in at.selectbox]  # closed: nothing made
+    open_numbers(at)
+    assert at.table and at.selectbox(key="query").value == "the"
+    at.switch_page("pages/6_softmax.py").run()
+    assert at.table  # still open
+    assert open_page("pages/5_scaling.py", {"key": "cat"}).table  # a link naming a cell opens it
+
+
 def test_the_chosen_cell_travels_to_the_next_stage_and_into_the_view_link():
-    at = open_page("pages/4_scores.py", FULL_PARAMS)
+    at = open_numbers(open_page("pages/4_scores.py", FULL_PARAMS))
     at.selectbox(key="query").set_value("ideas").run()
     at.selectbox(key="key").set_value("green").run()
     (link,) = [
@@ -598,7 +617,7 @@ def test_the_chosen_cell_travels_to_the_next_stage_and_into_the_view_link():
 
 
 def test_a_cell_carried_to_a_sentence_without_it_falls_back_to_the_first_token():
-    at = open_page("pages/4_scores.py", {"sentence": "one two three"})
+    at = open_numbers(open_page("pages/4_scores.py", {"sentence": "one two three"}))
     at.selectbox(key="query").set_value("three").run()
     at.switch_page("app.py").run()
     at.sidebar.text_input(key="sentence").set_value("four five").run()
@@ -617,7 +636,7 @@ def test_page_links_carry_settings_changed_in_the_sidebar():
     at.sidebar.text_input(key="sentence").set_value("a b c").run()
     at.sidebar.toggle(key="causal").set_value(True).run()
     at.sidebar.number_input(key="d_k").set_value(7).run()
-    at.selectbox(key="key").set_value("b").run()
+    open_numbers(at).selectbox(key="key").set_value("b").run()
     assert not at.exception
     for link in at.get("page_link"):
         assert link_params(link) == {"sentence": "a b c", "causal": "true", "d_k": "7"}

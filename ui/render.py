@@ -184,7 +184,8 @@ def draw_trace_download(trace):
 
 
 CELL_PICKS = "ui_cell"  # session: the last query and key picked, which controls() carries to the next page
-CELL_CHANGED = "ui_cell_changed"  # session: a pick since the sidebar last drew "Link to this view"
+CELL_CHANGED = "ui_cell_changed"
+NUMBERS_OPEN = "ui_numbers_open"  # session: "Show me the numbers" was left open  # session: a pick since the sidebar last drew "Link to this view"
 
 
 def _note_pick():
@@ -264,7 +265,19 @@ def draw_numbers(trace, head, stage, i=None):
     ``i`` is the query row when the page already has a picker for it.
     """
     tokens = labels(trace)
-    with st.expander("Show me the numbers", expanded=True, icon=":material/calculate:"):
+    # Made only while open: a new visitor's first view is lighter, and a link naming a cell opens it.
+    opened = st.session_state.get(NUMBERS_OPEN) or any(key in st.query_params for key in ("query", "key"))
+    box = st.expander(
+        "Show me the numbers",
+        expanded=opened,
+        icon=":material/calculate:",
+        key="numbers_box",
+        on_change="rerun",
+    )
+    st.session_state[NUMBERS_OPEN] = bool(box.open)  # and it stays open on the next stage
+    if not box.open:
+        return
+    with box:
         left, right = st.columns(2)
         if i is None:
             with left:

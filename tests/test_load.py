@@ -6,6 +6,7 @@ not asserted: other work may share the machine.
 """
 
 import asyncio
+import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def app_server() -> Iterator[Server]:
         yield server
 
 
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, same pytest process)
+    leaves an event loop running in the main thread, where asyncio.run refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _describe(results) -> str:
     return "\n".join(
         f"session {r.session} round {r.round}: ok={r.ok} own={r.shows_own} other={r.shows_other} "
@@ -44,7 +52,7 @@ def _describe(results) -> str:
 def test_sessions_see_only_their_own_sentences(app_server: Server, page: str):
     log_start = app_server.log_size()
     tag = new_tag()
-    results = asyncio.run(run_sessions(app_server.url, page, 5, 2, lambda s, r: ordinary_sentence(tag, s, r)))
+    results = run_async(run_sessions(app_server.url, page, 5, 2, lambda s, r: ordinary_sentence(tag, s, r)))
     report = _describe(results)
     assert sorted((r.session, r.round) for r in results) == [(s, r) for s in range(5) for r in range(2)]
     assert all(r.ok for r in results), report  # FINISHED_SUCCESSFULLY, no exception element
@@ -70,7 +78,7 @@ def test_typed_sentence_arrives_through_widget_states(app_server: Server):
         finally:
             await tab.close()
 
-    run1, run2, query = asyncio.run(two_runs())
+    run1, run2, query = run_async(two_runs())
     assert run1.ok and run2.ok, (run1.error, run2.error)
     assert query == {"sentence": first}
     charts = "".join(run2.charts).encode()
@@ -83,7 +91,7 @@ def test_bare_page_sessions(tmp_path: Path):
         bare_page_dir() as directory,
         start_server(directory, "bare.py", log_path=tmp_path / "bare.log") as bare,
     ):
-        results = asyncio.run(run_sessions(bare.url, "", 3, 2))
+        results = run_async(run_sessions(bare.url, "", 3, 2))
     assert all(r.ok and r.shows_own and not r.shows_other and not r.shows_stale for r in results), _describe(
         results
     )

@@ -12,6 +12,7 @@ from ui.controls import page_setup
 from ui.pages import OVERVIEW, stage_page
 
 THUMBNAIL_CELLS = 64  # a panel is a few hundred pixels wide: MiniLM's 384 columns would be a smear
+THUMBNAIL_PX = 150  # a thumbnail's cells are at most this tall, so both rows of stages fit a screen
 
 settings, trace = page_setup(OVERVIEW)
 head = settings.head
@@ -42,7 +43,7 @@ panels = {  # stage number -> (matrix, row labels, column labels, colour kind); 
     7: (trace.head_outputs[head], tokens, frames.dim_labels("o", config.d_v), "signed"),
 }
 for row in (STAGES[:3], STAGES[3:]):
-    for column, stage in zip(st.columns(len(row), gap="small"), row, strict=True):
+    for (column, px), stage in zip(render.columns(len(row), gap="small"), row, strict=True):
         matrix, rows, columns, kind = panels[stage.number]
         with column:
             st.page_link(
@@ -58,10 +59,11 @@ for row in (STAGES[:3], STAGES[3:]):
                 rows[:THUMBNAIL_CELLS],
                 columns[:THUMBNAIL_CELLS],
                 f"overview_{stage.number}_{stage.slug}",
+                room=px,
                 kind=kind,
                 numbers=False,
-                height=200,
                 colorbar=False,  # a thumbnail's colours are read on its stage page; the cells get the width
+                max_plot=THUMBNAIL_PX,
                 download=False,
             )
             if shown.shape != matrix.shape:
@@ -79,6 +81,6 @@ if config.n_heads > 1:
             "overview_heads",
         )
     else:
-        render.draw_head_weights(trace, "overview_head", height=200, download=False)
+        render.draw_head_weights(trace, "overview_head", max_plot=THUMBNAIL_PX, download=False)
 
 render.draw_nav(OVERVIEW, settings)

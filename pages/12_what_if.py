@@ -112,17 +112,30 @@ def draw_result(before, after, name):
         f"**{render.escape_markdown(spec.title)}** — {whatif.change_summary(mask, 'numbers')}"
         + (f"; the largest change is {whatif.largest_change(old, new):.3g}" if mask.any() else "")
     )
-    left, right = st.columns(2)
+    (left, left_px), (right, right_px) = render.panel_columns(
+        [(new, rows, columns, True), (new, rows, columns, True)]
+    )
     with left:
         st.caption("after the edit")
         render.draw_figure(
-            whatif.shared_after_heatmap(new, mask, rows, columns, kind=spec.kind, large=large, **names),
+            whatif.shared_after_heatmap(
+                new,
+                mask,
+                rows,
+                columns,
+                room=int(left_px or render.room_width()),
+                kind=spec.kind,
+                large=large,
+                **names,
+            ),
             f"whatif_{name}",
         )
     with right:
         st.caption("change = after − before")
         render.draw_figure(
-            whatif.shared_change_heatmap(old, new, rows, columns, large=large, **names),
+            whatif.shared_change_heatmap(
+                old, new, rows, columns, room=int(right_px or render.room_width()), large=large, **names
+            ),
             f"whatif_{name}_change",
         )
 

@@ -48,7 +48,7 @@ def second_run_ui(mode):  # -> (second trace or None, A's description, B's descr
     return second, a_text, render.escape_markdown(" ".join(second.tokens))
 
 
-def draw_weights(run, letter, description):
+def draw_weights(run, letter, description, room):
     tokens = render.labels(run)
     st.markdown(f"**{letter}** — {description}")
     render.draw_heatmap(
@@ -56,6 +56,7 @@ def draw_weights(run, letter, description):
         tokens,
         tokens,
         f"compare_{letter.lower()}",
+        room=room,
         kind="weights",
         row_name="query",
         column_name="key",
@@ -83,11 +84,18 @@ def draw_difference(first, second):
     old, new = first.weights[head], second.weights[head]
     mask = whatif.changed_cells(old, new)
     st.markdown("**B − A** — the change in weight")
-    left, right = st.columns(2)
+    (left, left_px), (right, _) = render.columns(2)
     with left:
         render.draw_figure(
             whatif.shared_change_heatmap(
-                old, new, labels, labels, row_name="query", column_name="key", large=render.presenting()
+                old,
+                new,
+                labels,
+                labels,
+                room=int(left_px),
+                row_name="query",
+                column_name="key",
+                large=render.presenting(),
             ),
             "compare_difference",
         )
@@ -138,9 +146,12 @@ if render.is_pretrained(trace) and mode != "sentence":
 second, a_description, b_description = second_run_ui(mode)
 if second is not None:
     runs = ((trace, "A", a_description), (second, "B", b_description))
-    for column, (run, letter, description) in zip(st.columns(2), runs, strict=True):
-        with column:
-            draw_weights(run, letter, description)
+    places = render.panel_columns(
+        [(run.weights[head], render.labels(run), render.labels(run), True) for run, _, _ in runs]
+    )
+    for (place, px), (run, letter, description) in zip(places, runs, strict=True):
+        with place:
+            draw_weights(run, letter, description, px)
     draw_difference(trace, second)
     for column, (run, letter, _) in zip(st.columns(2), runs, strict=True):
         with column:

@@ -42,19 +42,15 @@ if render.is_pretrained(trace) or trace.config.positional == "none":
             "*Model settings* to see them differ."
         )
 else:
-    left, middle, right = st.columns(3)
-    with left:
-        render.draw_heatmap(trace.embeddings, tokens, columns, "embeddings", title="token embedding E")
-    with middle:
-        render.draw_heatmap(
-            trace.positional,
-            tokens,
-            columns,
-            "positional",
-            title="+ positional encoding P",
-        )
-    with right:
-        render.draw_heatmap(trace.x, tokens, columns, "X", title="= X")
+    panels = (
+        (trace.embeddings, "embeddings", "token embedding E"),
+        (trace.positional, "positional", "+ positional encoding P"),
+        (trace.x, "X", "= X"),
+    )
+    places = render.panel_columns([(matrix, tokens, columns, True) for matrix, _, _ in panels])
+    for (place, px), (matrix, name, title) in zip(places, panels, strict=True):
+        with place:
+            render.draw_heatmap(matrix, tokens, columns, name, room=px, title=title)
 
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -41,7 +41,6 @@ if render.is_pretrained(trace):
         "weight as [out, in]; here it is transposed to [in, out] so that a row of X times W gives a row of Q."
     )
 
-side_by_side = config.d_model <= 16  # a 384-wide X next to W would leave W a sliver: stack them instead
 for name, weights, biases, result, prefix in (
     ("Q", trace.w_q, trace.b_q, trace.q, "q"),
     ("K", trace.w_k, trace.b_k, trace.k, "k"),
@@ -50,29 +49,32 @@ for name, weights, biases, result, prefix in (
     has_bias = bool(biases[head].any())
     st.subheader(f"X · W_{prefix}{f' + b_{prefix}' if has_bias else ''} = {name}")
     dims = frames.dim_labels(prefix, weights.shape[-1])
-    x_col, times, w_col, equals, out_col = (
-        st.columns([config.d_model, 0.6, weights.shape[-1] + 1, 0.6, weights.shape[-1] + 1])
-        if side_by_side
-        else (st.container(),) * 5
-    )
+    # X · W = result in one row, about the same cell width in each, unless that would be cramped.
+    widths = [config.d_model + 3, 0.6, len(dims) + 3, 0.6, len(dims) + 3]
+    panels = [
+        (trace.x, tokens, x_dims, True),
+        (weights[head], x_dims, dims, True),
+        (result[head], tokens, dims, True),
+    ]
+    if render.cramped(panels, render.rooms(widths)[::2]):
+        (x_col, x_px), (w_col, w_px), (out_col, out_px) = [(st.container(), None)] * 3
+        times = equals = None
+    else:
+        (x_col, x_px), (times, _), (w_col, w_px), (equals, _), (out_col, out_px) = render.columns(widths)
     with x_col:
-        render.draw_heatmap(trace.x, tokens, x_dims, f"X_for_{name}", title="X", download=False)
-    if side_by_side:
+        render.draw_heatmap(trace.x, tokens, x_dims, f"X_for_{name}", room=x_px, title="X", download=False)
+    if times:
         times.markdown("## ·")
     with w_col:
-        render.draw_heatmap(weights[head], x_dims, dims, f"W_{prefix}", title=f"W_{prefix}")
+        render.draw_heatmap(weights[head], x_dims, dims, f"W_{prefix}", room=w_px, title=f"W_{prefix}")
         if has_bias:
             render.draw_heatmap(
-                biases[head][None, :],
-                [f"b_{prefix}"],
-                dims,
-                f"b_{prefix}",
-                title=f"+ b_{prefix}",
+                biases[head][None, :], [f"b_{prefix}"], dims, f"b_{prefix}", room=w_px, title=f"+ b_{prefix}"
             )
-    if side_by_side:
+    if equals:
         equals.markdown("## =")
     with out_col:
-        render.draw_heatmap(result[head], tokens, dims, name, title=name)
+        render.draw_heatmap(result[head], tokens, dims, name, room=out_px, title=name)
 
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

@@ -1,5 +1,3 @@
-import streamlit as st
-
 from ui import frames, render
 from ui.controls import page_setup
 from ui.pages import stage_page
@@ -18,18 +16,14 @@ render.draw_stage_intro(
     r"q_i = x_i W_q,\quad k_j = x_j W_k,\quad v_j = x_j W_v",
 )
 render.draw_shapes(("Q", trace.q.shape[1:]), ("K", trace.k.shape[1:]), ("V", trace.v.shape[1:]))
-for column, (name, matrix, prefix) in zip(
-    st.columns(3), (("Q", trace.q, "q"), ("K", trace.k, "k"), ("V", trace.v, "v")), strict=True
-):
-    with column:
-        render.draw_heatmap(
-            matrix[head],
-            tokens,
-            frames.dim_labels(prefix, matrix.shape[-1]),
-            name,
-            title=f"{name} (queries)" if name == "Q" else f"{name} ({'keys' if name == 'K' else 'values'})",
-            row_name="token",
-        )
+panels = [
+    (name, role, matrix[head], frames.dim_labels(name.lower(), matrix.shape[-1]))
+    for name, role, matrix in (("Q", "queries", trace.q), ("K", "keys", trace.k), ("V", "values", trace.v))
+]
+places = render.panel_columns([(matrix, tokens, dims, True) for _, _, matrix, dims in panels])
+for (place, px), (name, role, matrix, dims) in zip(places, panels, strict=True):
+    with place:
+        render.draw_heatmap(matrix, tokens, dims, name, room=px, title=f"{name} ({role})", row_name="token")
 
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

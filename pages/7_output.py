@@ -1,5 +1,3 @@
-import streamlit as st
-
 from ui import frames, render
 from ui.controls import page_setup
 from ui.pages import stage_page
@@ -22,13 +20,18 @@ render.draw_shapes(
 )
 
 if render.predict_gate(trace, settings, PAGE.stage):
-    left, right = st.columns([2, 3])
+    weights, output = trace.weights[head], trace.head_outputs[head]
+    (left, left_px), (right, right_px) = render.panel_columns(
+        [(weights, tokens, tokens, True), (output, tokens, value_dims, True)],
+        [len(tokens) + 3, len(value_dims) + 3],  # about the same cell width in both
+    )
     with left:
         render.draw_heatmap(
-            trace.weights[head],
+            weights,
             tokens,
             tokens,
             "weights",
+            room=left_px,
             kind="weights",
             title="A (softmax weights)",
             row_name="query",
@@ -36,12 +39,7 @@ if render.predict_gate(trace, settings, PAGE.stage):
         )
     with right:
         render.draw_heatmap(
-            trace.head_outputs[head],
-            tokens,
-            value_dims,
-            "head_output",
-            title="output = A · V",
-            row_name="token",
+            output, tokens, value_dims, "head_output", room=right_px, title="output = A · V", row_name="token"
         )
     render.draw_cell_panel(trace, head, 7)
 render.draw_checks(trace, settings.head, PAGE.stage)

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import pytest
 
 from attention_core import (
     AttentionConfig,
@@ -23,7 +22,7 @@ from attention_core import (
     score_terms,
     softmax_terms,
 )
-from ui import charts, export, frames, numbers, whatif
+from ui import charts, export, frames, layout, numbers, whatif
 
 # Emoji with skin tone and joiners, a flag, right-to-left scripts and HTML: labels must survive all of it.
 ODD_SENTENCE = "<b>x</b> 👍🏽 👨‍👩‍👧 🇫🇷 مرحبا שלום the the"
@@ -95,19 +94,26 @@ def test_weights_heatmap_spans_zero_to_one_whatever_the_values():
     assert (trace.zmin, trace.zmax) == (0, 1)
 
 
-@pytest.mark.parametrize(
-    ("shape", "printed"), [((16, 16), True), ((17, 2), False), ((2, 17), False), ((1, 1), True)]
-)
-def test_numbers_are_printed_only_up_to_16_rows_and_columns(shape, printed):
-    rows, columns = (frames.dim_labels(prefix, size) for prefix, size in zip("rc", shape, strict=True))
-    trace = heatmap_trace(charts.heatmap(rng_frame(rows, columns)))
-    assert bool(trace.texttemplate) is printed
+def test_numbers_are_printed_where_they_fit_and_never_when_refused():
+    small = rng_frame("ab", "xy")
+    assert heatmap_trace(charts.heatmap(small, room=600)).texttemplate
+    assert not heatmap_trace(charts.heatmap(small, room=600, numbers=False)).texttemplate
+    assert not heatmap_trace(
+        charts.heatmap(rng_frame(frames.dim_labels("r", 40), "xy"), room=60)
+    ).texttemplate
 
 
-def test_numbers_can_be_forced_either_way():
-    small, large = rng_frame("ab", "xy"), rng_frame(frames.dim_labels("r", 20), "xy")
-    assert not heatmap_trace(charts.heatmap(small, numbers=False)).texttemplate
-    assert heatmap_trace(charts.heatmap(large, numbers=True)).texttemplate
+def test_a_heatmap_shows_the_labels_and_sizes_its_layout_chose():
+    frame = rng_frame(frames.dim_labels("r", 40), frames.dim_labels("c", 40))
+    figure = charts.heatmap(frame, room=400, title="t")
+    grid = layout.grid(
+        list(frame.index), list(frame.columns), charts.printed(frame.to_numpy()), 400, title="t"
+    )
+    assert (figure.layout.width, figure.layout.height) == (grid.width, grid.height)
+    assert list(figure.layout.yaxis.tickvals) == [frame.index[i] for i in grid.y_shown]
+    assert list(figure.layout.xaxis.tickvals) == [frame.columns[j] for j in grid.x_shown]
+    assert figure.layout.xaxis.tickangle == grid.x_angle
+    assert len(heatmap_trace(figure).y) == 40  # the hover still names every row
 
 
 def test_heatmap_escapes_labels_and_title_so_plotly_shows_them_as_text():
@@ -316,7 +322,7 @@ def test_every_kind_of_figure_passes_plotlys_validation_unchanged():
     changed[0, 1] = True
     figures = [
         charts.heatmap(frame, title="t", kind="weights", row_name="query", column_name="key"),
-        charts.heatmap(frame, numbers=False, large=True, colorbar=False, height=300),
+        charts.heatmap(frame, numbers=False, large=True, colorbar=False, max_plot=300, room=200),
         whatif.change_heatmap(frame.to_numpy(), frame.to_numpy() + changed, ODD_LABELS, ["a", "b"]),
         whatif.highlighted_heatmap(frame, changed, kind="weights"),
         charts.head_grid(np.full((2, 3, 3, 3), 1 / 3), ["layer 1", "layer 2"], ["h1", "h2", "h3"]),

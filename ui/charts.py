@@ -8,15 +8,13 @@ import plotly.colors
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ui import layout
+
 # Colour scales as explicit lists (Plotly.js knows neither "_r" nor every name plotly.py accepts):
 # RdBu reversed, blue below zero, red above, white at zero, rated colour-blind safe by ColorBrewer;
 # Viridis, perceptually uniform, colour-blind safe and readable on light and dark backgrounds.
 SIGNED_COLORS = plotly.colors.get_colorscale("RdBu_r")
 WEIGHT_COLORS = plotly.colors.get_colorscale("Viridis")
-NUMBERS_UP_TO = 16  # print values in cells while the matrix has at most this many rows and columns
-CELL_PX = 34  # row height when numbers are shown
-MAX_HEIGHT_PX = 620  # a tall matrix (384 rows of W_q) is squeezed to this instead of a page-long strip
-MAX_TICKS = 32  # label at most this many rows or columns; the hover names every cell
 # Streamlit's default Plotly template adds about 4 KB of styles for chart types these figures don't use;
 # every figure here sets its own colours, so it uses Plotly's empty template: a third of the bytes to send.
 NO_TEMPLATE = pio.templates["none"].to_plotly_json()  # as a dict: unvalidated figures don't look names up
@@ -79,72 +77,103 @@ def figure(data, layout):  # plain trace and layout dicts -> a Plotly figure, bu
 def heatmap(
     frame,
     *,
+    room=layout.ROOM_PX,
     kind="signed",
     title=None,
     row_name="row",
     column_name="column",
-    numbers=None,
-    height=None,
+    numbers=True,
     colorbar=True,
     large=False,
     text=None,
     shapes=(),
+    max_plot=layout.MAX_PLOT_PX,
 ):
-    """A heatmap of ``frame`` with its labels on the axes, first row at the top.
+    """A heatmap of ``frame`` with its labels on the axes, first row at the top, laid out for ``room`` px.
 
-    ``large`` sets type and cells for a projector, legible from the back of a room.
-
-    kind="signed" centres a diverging scale at zero; kind="weights" fixes the scale to 0..1.
-    ``row_name`` and ``column_name`` (e.g. "query", "key") name the axes in the hover text.
-    ``text``: what each cell prints instead of its value (where numbers are printed); ``shapes``: layout
-    shapes drawn over the cells.
+    ``layout.grid`` decides the cells, the labels shown and whether numbers are printed (``numbers=False``:
+    never); ``large`` sets presenter mode's type. kind="signed" centres a diverging scale at zero;
+    kind="weights" fixes the scale to 0..1. ``row_name`` and ``column_name`` (e.g. "query", "key") name the
+    axes in the hover text, which names every cell. ``text``: what each cell prints instead of its value;
+    ``shapes``: layout shapes drawn over the cells; ``max_plot``: the cells' height at most, in px.
     """
     values = frame.to_numpy(dtype=np.float64)
-    rows, columns = values.shape
-    if numbers is None:
-        numbers = max(rows, columns) <= NUMBERS_UP_TO
+    rows, columns = _plotly_text(frame.index), _plotly_text(frame.columns)
     if kind == "weights":
         scale = {"colorscale": WEIGHT_COLORS, "zmin": 0.0, "zmax": 1.0}
     else:
         limit = float(np.abs(values).max()) or 1.0
         scale = {"colorscale": SIGNED_COLORS, "zmin": -limit, "zmax": limit, "zmid": 0.0}
+    texts = () if not numbers or not values.size else printed(values, text)
+    grid = layout.grid(
+        list(frame.index), list(frame.columns), texts, room,
+        large=large, title=title, colorbar=colorbar, max_plot=max_plot,
+    )  # fmt: skip
     trace = {
         "type": "heatmap",
         "z": values,
-        "x": _plotly_text(frame.columns),
-        "y": _plotly_text(frame.index),
-        "textfont": {"size": 22 if large else 12},
+        "x": columns,
+        "y": rows,
         "hovertemplate": f"{row_name} %{{y}} · {column_name} %{{x}}<br>value %{{z:.4f}}<extra></extra>",
-        "xgap": 1 if columns <= 64 else 0,  # gaps would hide the cells of a wide matrix
-        "ygap": 1 if rows <= 64 else 0,
-        "colorbar": {"thickness": 12},
+        "xgap": 1 if grid.cell_width >= 6 else 0,  # a gap would hide a narrow cell
+        "ygap": 1 if grid.cell_height >= 6 else 0,
+        "colorbar": {
+            "thickness": 12,
+            "x": 1,
+            "xanchor": "left",
+            "xpad": 6,
+            "tickfont": {"size": layout.COLORBAR_PX},
+        },
         "showscale": colorbar,
         **scale,
     }
-    if numbers:
+    if grid.number_px:
+        trace["textfont"] = {"size": grid.number_px}
         trace |= (
             {"texttemplate": "%{text}", "text": text} if text is not None else {"texttemplate": "%{z:.2f}"}
         )
-    cell_px = CELL_PX * 4 // 3 if large else CELL_PX
-    row_px = cell_px if numbers else max(2, min(cell_px, MAX_HEIGHT_PX // rows))
-    tick_font = {"tickfont": {"size": 20}} if large else {}
-    layout = {
-        "height": height or max(180, 80 + row_px * rows + (30 if title else 0)),
-        "margin": {"l": 10, "r": 10, "t": 30 + (30 if title else 0), "b": 10},
+    tick_font = {"size": grid.tick_px}
+    chart_layout = {
+        "width": grid.width,
+        "height": grid.height,
+        "margin": grid.margin,
         "xaxis": {
             "side": "top",
             "type": "category",
-            "tickangle": 0 if columns <= 12 and (numbers or columns <= 4) else -60,
-            "nticks": MAX_TICKS,
-            **tick_font,
+            "tickangle": grid.x_angle,
+            "tickmode": "array",
+            "tickvals": [columns[j] for j in grid.x_shown],
+            "tickfont": tick_font,
         },
-        "yaxis": {"autorange": "reversed", "type": "category", "nticks": MAX_TICKS, **tick_font},
+        "yaxis": {
+            "autorange": "reversed",
+            "type": "category",
+            "tickmode": "array",
+            "tickvals": [rows[i] for i in grid.y_shown],
+            "tickfont": tick_font,
+        },
     }
-    if title:
-        layout["title"] = {"text": html.escape(title, quote=False)}
+    if title:  # at the top, left-aligned, above the column labels' margin
+        chart_layout["title"] = {
+            "text": html.escape(title, quote=False),
+            "font": {"size": grid.title_px},
+            "x": 0,
+            "xref": "paper",
+            "xanchor": "left",
+            "y": 1 - layout.EDGE_PX / grid.height,
+            "yref": "container",
+            "yanchor": "top",
+        }
     if shapes:
-        layout["shapes"] = list(shapes)
-    return figure([trace], layout)
+        chart_layout["shapes"] = list(shapes)
+    return figure([trace], chart_layout)
+
+
+def printed(values, text=None):  # -> the texts the cells would print: the custom ones, or the two decimals
+    if text is not None:
+        return [str(t) for row in text for t in row]
+    ends = (f"{values.min():.2f}", f"{values.max():.2f}")  # the widest is at one end (a sign, more digits)
+    return [end.replace("-", "−") for end in ends]  # Plotly prints a true minus sign
 
 
 def scaling_figure(experiment, raw, scaled, y_title, *, log_y=False):

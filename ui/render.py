@@ -6,11 +6,13 @@ import numpy as np
 import streamlit as st
 
 from attention_core import output_terms, score_terms, softmax_terms
-from ui import charts, checks, export, frames, numbers, quiz
+from ui import charts, checks, export, frames, layout, numbers, quiz
 from ui.pages import neighbours
+from ui.room import WIDTH_PX, column_widths
 
 HEADS_PER_ROW = 6  # small per-head heatmaps in rows of six, so MiniLM's twelve stay readable
 WIDE = 48  # past this many rows or columns a heatmap shows colours only; a scrollable table has the numbers
+MIN_CELL_PX = 6  # a matrix beside others keeps cells at least this wide, or the page stacks them
 _FOUR_DECIMALS = st.column_config.NumberColumn(format="%.4f")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -35,26 +37,44 @@ def draw_head_grid(weights, row_titles, column_titles, name):  # weights [rows, 
     draw_figure(_shared_head_grid(weights, list(row_titles), list(column_titles)), name)
 
 
+ROOM = "ui_room"  # session: the main column's width in px, as the browser last measured it
+
+
+def room_width():  # -> the width of the page's main column in px (ui/room.py measures it)
+    return st.session_state.get(ROOM, WIDTH_PX)
+
+
+def rooms(weights):  # -> the width in px of each column of st.columns(weights) in the main column
+    return column_widths(room_width(), weights)
+
+
+def columns(spec, **options):  # -> [(column, its width in px)]: st.columns(spec) and the room each one has
+    weights = [1] * spec if isinstance(spec, int) else list(spec)
+    return list(zip(st.columns(weights, **options), rooms(weights), strict=True))
+
+
 def draw_figure(figure, name):
-    """A chart as wide as its column, keyed by name; Plotly's camera button saves it as name.png."""
+    """A chart at the width its layout chose, keyed by name; Plotly's camera button saves it as name.png."""
     st.plotly_chart(
         figure,
-        width="stretch",
+        width=figure.layout.width or "stretch",
         key=f"chart_{name}",
         config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
     )
 
 
-def draw_heatmap(values, rows, columns, name, *, download=True, **options):
+def draw_heatmap(values, rows, columns, name, *, room=None, download=True, **options):
     """A heatmap with Plotly's own image download and, below it, a CSV download of the same numbers.
 
-    ``values`` [r, c] with r row and c column labels. ``options`` are those of ``charts.heatmap`` (kind,
+    ``values`` [r, c] with r row and c column labels, laid out for ``room`` px (the main column's width
+    by default; ``columns()`` gives each column's). ``options`` are those of ``charts.heatmap`` (kind,
     title, row_name, ...); presenter mode sets ``large``. A labelled frame is made only where it is
     needed: for a new figure, an opened table, a clicked download.
     """
     values = np.asarray(values, dtype=np.float64)
     rows, columns = list(rows), list(columns)
-    draw_figure(_shared_heatmap(values, rows, columns, **options, large=presenting()), name)
+    room_px = int(room or room_width())
+    draw_figure(_shared_heatmap(values, rows, columns, room=room_px, **options, large=presenting()), name)
     if max(values.shape) > WIDE:  # the table is made only while its expander is open
         table = st.expander(
             f"All {values.shape[0]} × {values.shape[1]} numbers (scrollable)",
@@ -130,23 +150,26 @@ def draw_pretrained_note(trace, head):
     )
 
 
-def draw_head_weights(trace, name, numbers=False, height=None, download=True):
+def draw_head_weights(trace, name, numbers=False, max_plot=layout.MAX_PLOT_PX, download=True):
     """Every head's attention weights, small, in rows of HEADS_PER_ROW."""
     tokens = labels(trace)
     n_heads = trace.config.n_heads
     for index in range(n_heads):
         if index % HEADS_PER_ROW == 0:
-            columns = st.columns(min(HEADS_PER_ROW, n_heads))
-        with columns[index % HEADS_PER_ROW]:
+            row = columns(min(HEADS_PER_ROW, n_heads))
+        column, px = row[index % HEADS_PER_ROW]
+        with column:
             draw_heatmap(
                 trace.weights[index],
                 tokens,
                 tokens,
                 f"{name}_{index + 1}",
+                room=px,
                 kind="weights",
                 title=f"head {index + 1}",
                 numbers=numbers,
-                height=height,
+                colorbar=False,
+                max_plot=max_plot,
                 download=download,
             )
 
@@ -184,8 +207,8 @@ def draw_trace_download(trace):
 
 
 CELL_PICKS = "ui_cell"  # session: the last query and key picked, which controls() carries to the next page
-CELL_CHANGED = "ui_cell_changed"
-NUMBERS_OPEN = "ui_numbers_open"  # session: "Show me the numbers" was left open  # session: a pick since the sidebar last drew "Link to this view"
+CELL_CHANGED = "ui_cell_changed"  # session: a pick since the sidebar last drew "Link to this view"
+NUMBERS_OPEN = "ui_numbers_open"  # session: "Show me the numbers" was left open
 
 
 def _note_pick():
@@ -228,31 +251,75 @@ def _four_decimals(value):  # a masked key's shifted score is -inf: shown as the
     return "−∞" if value == -np.inf else f"{value:.4f}"
 
 
+def cramped(panels, rooms):
+    """Whether these panels would be cramped side by side in columns of these widths (px); pages then
+    stack them. ``panels``: (values, row labels, column labels, whether its numbers matter). Cramped: one
+    would get cells under MIN_CELL_PX, or one whose numbers matter would lose the numbers it prints alone
+    across the page."""
+    for (values, rows, columns, matter), room in zip(panels, rooms, strict=True):
+        texts = charts.printed(np.asarray(values, dtype=np.float64))
+        beside = layout.grid(rows, columns, texts, room, large=presenting())
+        if beside.cell_width < MIN_CELL_PX:
+            return True
+        alone = layout.grid(rows, columns, texts, room_width(), large=presenting())
+        if matter and not beside.number_px and alone.number_px:
+            return True
+    return False
+
+
+def panel_columns(panels, weights=None):  # -> [(container, width px or None)], one per panel
+    """Columns side by side (``weights``: their relative widths), or one under the other, across the page,
+    when they would be ``cramped``."""
+    weights = weights or [1] * len(panels)
+    if cramped(panels, rooms(weights)):
+        return [(st.container(), None) for _ in panels]
+    return columns(weights)
+
+
 def draw_score_pipeline(trace, head, focus=None):
-    """Raw scores, scaled scores and softmax weights side by side; the ``focus`` stage (4-6) is marked."""
+    """Raw scores, scaled scores and softmax weights; the ``focus`` stage (4-6) large, its neighbours small.
+
+    Side by side in stage order, the focus twice as wide, while no panel is ``cramped``; else the focus
+    across the page with the others under it (or each across the page, without a focus). Presenter mode
+    shows the focus alone.
+    """
     tokens = labels(trace)
     config = trace.config
     divisor = f"÷ {trace.divisor:.3g}" if config.scale or config.temperature != 1 else "÷ 1 (scaling off)"
-    panels = (
+    panels = [
         (4, "scores", trace.scores[head], "signed", "4. raw scores Q·Kᵀ"),
         (5, "scaled", trace.scaled[head], "signed", f"5. scaled ({divisor})"),
         (6, "weights", trace.weights[head], "weights", "6. softmax weights"),
-    )
-    if presenting() and focus:  # one stage per screen: only its matrix, as wide as the projector
-        panels = [panel for panel in panels if panel[0] == focus]
-    for column, (number, name, matrix, kind, title) in zip(st.columns(len(panels)), panels, strict=True):
-        with column:
-            draw_heatmap(
-                matrix,
-                tokens,
-                tokens,
-                name,
-                kind=kind,
-                title=None if len(panels) == 1 else f"▶ {title}" if number == focus else title,
-                row_name="query",
-                column_name="key",
-                colorbar=len(panels) == 1,
-            )
+    ]
+    focused = next((panel for panel in panels if panel[0] == focus), None)
+    side_by_side = [(panel, 2 if panel is focused else 1) for panel in panels]
+    if presenting() and focused:  # one stage per screen: only its matrix, as wide as the projector
+        rows = [[(focused, 1)]]
+    elif not cramped(
+        [(panel[2], tokens, tokens, panel is focused) for panel in panels],
+        rooms([weight for _, weight in side_by_side]),
+    ):
+        rows = [side_by_side]
+    elif focused:
+        rows = [[(focused, 1)], [(panel, 1) for panel in panels if panel is not focused]]
+    else:
+        rows = [[(panel, 1)] for panel in panels]
+    for row in rows:
+        for (column, px), (panel, _) in zip(columns([weight for _, weight in row]), row, strict=True):
+            _, name, matrix, kind, title = panel
+            with column:
+                draw_heatmap(
+                    matrix,
+                    tokens,
+                    tokens,
+                    name,
+                    room=px,
+                    kind=kind,
+                    title=None if presenting() and focused else f"▶ {title}" if panel is focused else title,
+                    row_name="query",
+                    column_name="key",
+                    colorbar=panel is focused or not focused,
+                )
     st.caption(
         "Rows are queries (the token that looks), columns are keys (the token looked at). "
         "Blue is negative, red positive; weights go from dark (0) to yellow (1)."

@@ -43,7 +43,7 @@ panels = {  # stage number -> (matrix, row labels, column labels, colour kind); 
     7: (trace.head_outputs[head], tokens, frames.dim_labels("o", config.d_v), "signed"),
 }
 for row in (STAGES[:3], STAGES[3:]):
-    for (column, px), stage in zip(render.columns(len(row), gap="small"), row, strict=True):
+    for (column, px), stage in zip(render.flow(len(row), len(row)), row, strict=True):
         matrix, rows, columns, kind = panels[stage.number]
         with column:
             st.page_link(

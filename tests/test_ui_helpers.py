@@ -105,7 +105,7 @@ def test_numbers_are_printed_where_they_fit_and_never_when_refused():
 
 def test_a_heatmap_shows_the_labels_and_sizes_its_layout_chose():
     frame = rng_frame(frames.dim_labels("r", 40), frames.dim_labels("c", 40))
-    figure = charts.heatmap(frame, room=400, title="t")
+    figure = charts.heatmap(frame, room=400, title="t", colorbar=False)
     grid = layout.grid(
         list(frame.index), list(frame.columns), charts.printed(frame.to_numpy()), 400, title="t"
     )

@@ -104,10 +104,12 @@ def heatmap(
     else:
         limit = float(np.abs(values).max()) or 1.0
         scale = {"colorscale": SIGNED_COLORS, "zmin": -limit, "zmax": limit, "zmid": 0.0}
+    ticks = (scale["zmin"], (scale["zmin"] + scale["zmax"]) / 2, scale["zmax"])  # the colour bar's labels
+    tick_texts = [f"{tick:.3g}".replace("-", "−") for tick in ticks]
     texts = () if not numbers or not values.size else printed(values, text)
     grid = layout.grid(
         list(frame.index), list(frame.columns), texts, room,
-        large=large, title=title, colorbar=colorbar, max_plot=max_plot,
+        large=large, title=title, colorbar=tick_texts if colorbar else (), max_plot=max_plot,
     )  # fmt: skip
     trace = {
         "type": "heatmap",
@@ -123,8 +125,11 @@ def heatmap(
             "xanchor": "left",
             "xpad": 6,
             "tickfont": {"size": layout.COLORBAR_PX},
+            "tickmode": "array",
+            "tickvals": [ticks[k] for k in grid.colorbar_shown],
+            "ticktext": [tick_texts[k] for k in grid.colorbar_shown],
         },
-        "showscale": colorbar,
+        "showscale": bool(grid.colorbar_shown),
         **scale,
     }
     if grid.number_px:
@@ -133,19 +138,24 @@ def heatmap(
             {"texttemplate": "%{text}", "text": text} if text is not None else {"texttemplate": "%{z:.2f}"}
         )
     tick_font = {"size": grid.tick_px}
+    # Exactly this layout: Streamlit's theme would add tick marks, padding and automatic margins.
+    fixed = {"automargin": False, "ticks": "", "ticklen": 0, "showgrid": False, "zeroline": False}
     chart_layout = {
         "width": grid.width,
         "height": grid.height,
-        "margin": grid.margin,
+        "margin": {**grid.margin, "pad": 0, "autoexpand": False},
         "xaxis": {
+            **fixed,
             "side": "top",
             "type": "category",
             "tickangle": grid.x_angle,
+            "ticklabelstandoff": grid.x_standoff,
             "tickmode": "array",
             "tickvals": [columns[j] for j in grid.x_shown],
             "tickfont": tick_font,
         },
         "yaxis": {
+            **fixed,
             "autorange": "reversed",
             "type": "category",
             "tickmode": "array",
@@ -153,12 +163,12 @@ def heatmap(
             "tickfont": tick_font,
         },
     }
-    if title:  # at the top, left-aligned, above the column labels' margin
+    if title:  # at the top left, above the column labels' margin
         chart_layout["title"] = {
             "text": html.escape(title, quote=False),
             "font": {"size": grid.title_px},
-            "x": 0,
-            "xref": "paper",
+            "x": layout.EDGE_PX / grid.width,
+            "xref": "container",
             "xanchor": "left",
             "y": 1 - layout.EDGE_PX / grid.height,
             "yref": "container",

@@ -142,12 +142,14 @@ TICK_PX, LARGE_TICK_PX = 12, 20  # axis labels: Plotly's default size, and prese
 NUMBER_PX, LARGE_NUMBER_PX = 12, 22  # numbers in cells, at most
 MIN_NUMBER_PX, LARGE_MIN_NUMBER_PX = 9, 14  # below this a number is not worth printing: colours only
 TITLE_PX, LARGE_TITLE_PX = 14, 22
+BOLD = 1.1  # Streamlit draws chart titles in a heavier weight: wider than the regular advance widths
 COLORBAR_PX = 11  # the colour bar's own labels
-LINE = 1.25  # a line of text is this many font sizes tall
+LINE = 1.4  # a line of text (its box, as the browser measures it) is this many font sizes tall
 CELL_PAD_PX = 3  # free space on each side of a printed number
 TICK_GAP_PX = 6  # free space between neighbouring labels, and between labels and the cells
 EDGE_PX = 8  # margin at the figure's edges
 TURN = math.radians(60)  # column labels that don't fit across are turned by this much
+TURNED_GAP = 0.45  # Plotly sets a turned label this many font sizes above the cells
 MAX_CELL_PX = 64  # a cell never grows wider than this (a 2-token matrix is not a pair of walls)
 ROW_EM = 2.6  # nor taller than this many font sizes: a row of numbers, not a square
 MAX_PLOT_PX = 620  # the cells of a tall matrix are squeezed into this height, a screen's worth
@@ -185,6 +187,8 @@ class Grid:
     x_shown: tuple  # indices of the columns whose label is shown
     y_shown: tuple  # indices of the rows whose label is shown
     x_angle: int  # 0, or -60 for turned labels (Plotly's tickangle)
+    x_standoff: int  # px between the cells and the column labels
+    colorbar_shown: tuple  # indices of the colour bar's labels shown (its lowest, middle, highest); () no bar
 
 
 def _every(count, step):  # indices 0, step, 2·step, ... below count
@@ -195,12 +199,14 @@ def _label_step(space_px, needed_px):  # show every k-th label so that each has 
     return max(1, math.ceil(needed_px / space_px)) if space_px > 0 else 1
 
 
-def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar=True, max_plot=MAX_PLOT_PX):
+def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar=(), max_plot=MAX_PLOT_PX):
     """The layout of a heatmap with these row and column labels in ``room`` px of width.
 
     ``number_texts``: the texts the cells would print (all of them, or the widest), or () for a chart
     that never prints numbers. Numbers are printed when the widest fits its cell with room to spare
-    at MIN_NUMBER_PX or more, and at the largest size up to NUMBER_PX that fits.
+    at MIN_NUMBER_PX or more, and at the largest size up to NUMBER_PX that fits. ``colorbar``: the
+    labels of a colour bar beside the cells (lowest, middle, highest), or () for none; a bar too short
+    for two of its labels is left out.
     """
     n_rows, n_columns = len(rows), len(columns)
     tick_px = LARGE_TICK_PX if large else TICK_PX
@@ -209,13 +215,13 @@ def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar
     row_label_px = max((text_px(label, tick_px) for label in rows), default=0.0)
     column_label_px = max((text_px(label, tick_px) for label in columns), default=0.0)
     title_px = LARGE_TITLE_PX if large else TITLE_PX
-    while title and title_px > MIN_NUMBER_PX and text_px(title, title_px) + 2 * EDGE_PX > room:
+    while title and title_px > MIN_NUMBER_PX and BOLD * text_px(title, title_px) + 2 * EDGE_PX > room:
         title_px -= 1  # a long title in a narrow room: smaller type rather than cut off
 
     left = math.ceil(EDGE_PX + row_label_px + TICK_GAP_PX)
     right = EDGE_PX
-    if colorbar:  # the bar (12 px), its gap and its labels, e.g. "-12.5"
-        right += math.ceil(12 + 6 + 6 + text_px("−00.0", COLORBAR_PX))
+    if colorbar:  # the bar (12 px), its gap and its labels
+        right += math.ceil(12 + 6 + 6 + max(text_px(label, COLORBAR_PX) for label in colorbar))
     for _ in range(4):  # labels that overhang the cells widen the margins, which narrows the cells: settle
         cells = _cells(
             n_rows, n_columns, widest_number, (room - left - right) / max(n_columns, 1), large, max_plot
@@ -230,22 +236,35 @@ def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar
         turn = turned < across
         x_shown = _every(n_columns, turned if turn else across)
         if turn:  # a turned label rises to the right of its cell: above the plot, and past its right edge
-            label_height = column_label_px * math.sin(TURN) + line_px * math.cos(TURN)
+            label_height = column_label_px * math.sin(TURN) + line_px * math.cos(TURN) + TURNED_GAP * tick_px
             overhang_left = 0
             overhang_right = column_label_px * math.cos(TURN) + line_px * math.sin(TURN) / 2 - cell_width / 2
         else:  # a label wider than its cell is centred on it: half the excess on each side
             label_height = line_px
             overhang_left = overhang_right = (column_label_px - cell_width) / 2
+        # The first row's label is centred on a row that may be lower than a line: it then reaches above
+        # the cells, and the column labels stand off by as much, so that the corner stays clear.
+        standoff = math.ceil(max(0.0, (line_px - cell_height) / 2))
         needed_left = math.ceil(max(left, EDGE_PX + overhang_left))
         needed_right = math.ceil(max(right, EDGE_PX + overhang_right))
         if (needed_left, needed_right) == (left, right):
             break
         left, right = needed_left, needed_right
     plot_width = n_columns * cell_width
-    if title:  # room for the title across the top, taken on the right, so the cells stay as they are
-        right = max(right, math.ceil(min(room, text_px(title, title_px) + 2 * EDGE_PX) - left - plot_width))
-    top = EDGE_PX + (title_px * LINE + TICK_GAP_PX if title else 0) + label_height + TICK_GAP_PX
-    margin = {"l": left, "r": right, "t": math.ceil(top), "b": EDGE_PX}
+    if title:  # room for the title across the top (from the left edge), taken on the right: the cells stay
+        right = max(
+            right, math.ceil(min(room, BOLD * text_px(title, title_px) + 2 * EDGE_PX) - left - plot_width)
+        )
+    top = EDGE_PX + (title_px * LINE + TICK_GAP_PX if title else 0) + label_height + standoff + TICK_GAP_PX
+    bottom = EDGE_PX
+    # The colour bar spans the cells; its end labels are centred on its ends, half a line beyond them.
+    bar_line = COLORBAR_PX * LINE
+    plot_height = n_rows * cell_height
+    colorbar_shown = ()
+    if colorbar and plot_height >= 3 * bar_line:  # (a bar left out keeps its margin: a tiny matrix's)
+        colorbar_shown = (0, 1, 2) if plot_height >= 5 * bar_line else (0, 2)
+        bottom = math.ceil(max(bottom, bar_line / 2 + 2))
+    margin = {"l": left, "r": right, "t": math.ceil(top), "b": bottom}
     return Grid(
         width=math.floor(left + plot_width + right),
         height=math.ceil(margin["t"] + n_rows * cell_height + margin["b"]),
@@ -258,6 +277,8 @@ def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar
         x_shown=x_shown,
         y_shown=y_shown,
         x_angle=-60 if turn else 0,
+        x_standoff=standoff,
+        colorbar_shown=colorbar_shown,
     )
 
 

@@ -13,6 +13,7 @@ from ui.room import WIDTH_PX, column_widths
 HEADS_PER_ROW = 6  # small per-head heatmaps in rows of six, so MiniLM's twelve stay readable
 WIDE = 48  # past this many rows or columns a heatmap shows colours only; a scrollable table has the numbers
 MIN_CELL_PX = 6  # a matrix beside others keeps cells at least this wide, or the page stacks them
+MIN_CHART_PX = 150  # Streamlit draws no Plotly chart narrower than this: a column must be at least as wide
 _FOUR_DECIMALS = st.column_config.NumberColumn(format="%.4f")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -51,6 +52,16 @@ def rooms(weights):  # -> the width in px of each column of st.columns(weights) 
 def columns(spec, **options):  # -> [(column, its width in px)]: st.columns(spec) and the room each one has
     weights = [1] * spec if isinstance(spec, int) else list(spec)
     return list(zip(st.columns(weights, **options), rooms(weights), strict=True))
+
+
+def flow(
+    count, most
+):  # -> [(column, px)] for count small panels, at most `most` to a row of MIN_CHART_PX each
+    per_row = max(1, min(most, count, int((room_width() + 16) // (MIN_CHART_PX + 16))))
+    places = []
+    for _ in range(0, count, per_row):
+        places += columns(per_row)
+    return places[:count]
 
 
 def draw_figure(figure, name):
@@ -153,11 +164,7 @@ def draw_pretrained_note(trace, head):
 def draw_head_weights(trace, name, numbers=False, max_plot=layout.MAX_PLOT_PX, download=True):
     """Every head's attention weights, small, in rows of HEADS_PER_ROW."""
     tokens = labels(trace)
-    n_heads = trace.config.n_heads
-    for index in range(n_heads):
-        if index % HEADS_PER_ROW == 0:
-            row = columns(min(HEADS_PER_ROW, n_heads))
-        column, px = row[index % HEADS_PER_ROW]
+    for index, (column, px) in enumerate(flow(trace.config.n_heads, HEADS_PER_ROW)):
         with column:
             draw_heatmap(
                 trace.weights[index],
@@ -256,12 +263,15 @@ def cramped(panels, rooms):
     stack them. ``panels``: (values, row labels, column labels, whether its numbers matter). Cramped: one
     would get cells under MIN_CELL_PX, or one whose numbers matter would lose the numbers it prints alone
     across the page."""
+    bar = ["−0.00"] * 3  # any panel may have a colour bar: its labels' room counts
+    if min(rooms) < MIN_CHART_PX:
+        return True
     for (values, rows, columns, matter), room in zip(panels, rooms, strict=True):
         texts = charts.printed(np.asarray(values, dtype=np.float64))
-        beside = layout.grid(rows, columns, texts, room, large=presenting())
+        beside = layout.grid(rows, columns, texts, room, large=presenting(), colorbar=bar)
         if beside.cell_width < MIN_CELL_PX:
             return True
-        alone = layout.grid(rows, columns, texts, room_width(), large=presenting())
+        alone = layout.grid(rows, columns, texts, room_width(), large=presenting(), colorbar=bar)
         if matter and not beside.number_px and alone.number_px:
             return True
     return False

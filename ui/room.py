@@ -20,10 +20,12 @@ export default function (component) {{
   const main = document.querySelector('[data-testid="stMainBlockContainer"]');
   if (!main) return;
   let last = component.data.width;  // what the server lays out for: report only a different width
+  main.dataset.roomLaidOut = last;  // for tests: the page is final once these two agree
   const report = () => {{
     const style = getComputedStyle(main);
     const width = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     const rounded = Math.floor(width / {STEP_PX}) * {STEP_PX};
+    main.dataset.roomMeasured = rounded;
     if (rounded > 0 && rounded !== last) {{
       last = rounded;
       component.setStateValue("width", rounded);

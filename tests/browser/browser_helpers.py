@@ -72,6 +72,22 @@ def wait_for_charts(page: Page, count: int, *, rows=None, lacks=(), timeout_ms: 
     return page
 
 
+# True once the run has finished with `charts` charts and the page is laid out for the width the browser
+# measured (ui/room.py notes both on the main column): a first visit at another width than the server
+# assumed, or a resize, reruns the page once more.
+_LAID_OUT = f"""(charts) => {{
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  return ({_APP_SETTLED})(charts) && main !== null && main.dataset.roomLaidOut !== undefined
+    && main.dataset.roomLaidOut === main.dataset.roomMeasured;
+}}"""
+
+
+def wait_for_layout(page: Page, *, charts: int = 0, timeout_ms: float = 30_000) -> Page:
+    """Wait until the page has finished and is laid out for the width it has on the screen."""
+    page.wait_for_function(_LAID_OUT, arg=charts, timeout=timeout_ms)
+    return page
+
+
 def record_reruns(page: Page) -> list[str]:
     """Every rerun the page asks of the server from now on, as its fragment id ("" for the whole page).
 

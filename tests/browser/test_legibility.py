@@ -1,0 +1,158 @@
+"""Legible at every length: no chart text drawn over other text, from 1 to 64 tokens and with MiniLM.
+
+Every Plotly chart of the overview, the stage pages, Heads, Compare and What if? is measured as drawn
+(legibility.chart_text_problems) for sentences of 1 to 64 tokens, at three screen sizes, in the light
+and the dark theme, in presenter mode, and with MiniLM. Each test goes through its pages and reports
+every problem it found, not only the first. The longest cases are kept as screenshots.
+"""
+
+import urllib.parse
+
+import pytest
+from browser_helpers import screenshot, wait_for_layout
+from legibility import boxes_overlap, chart_text_problems
+
+pytestmark = pytest.mark.browser
+
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "near",
+    "the",
+    "river",
+    "while",
+    "children",
+    "watched",
+    "it",
+    "from",
+    "the",
+    "warm",
+    "kitchen",
+    "window",
+    "and",
+    "then",
+    "everyone",
+    "went",
+    "home",
+    "to",
+    "sleep",
+    "until",
+    "morning",
+    "light",
+    "came",
+    "back",
+    "again",
+    "over",
+    "fields",
+    "beyond",
+    "that",
+    "old",
+    "stone",
+    "bridge",
+    "where",
+    "seven",
+    "tired",
+    "travellers",
+    "rested",
+    "quietly",
+    "after",
+    "walking",
+    "through",
+    "long",
+    "summer",
+    "afternoons",
+]
+LENGTHS = (1, 6, 12, 24, 40, 64)
+PAGES = (
+    "",
+    "embedding",
+    "projection",
+    "qkv",
+    "scores",
+    "scaling",
+    "softmax",
+    "output",
+    "heads",
+    "compare",
+    "what_if",
+)
+VIEWPORTS = {"1280x720": (1280, 720), "1920x1080": (1920, 1080), "1024x768": (1024, 768)}
+
+
+def sentence(n):
+    return " ".join(WORDS[:n])
+
+
+def check(page, base, path, params, problems, shot=None):
+    page.goto(f"{base}/{path}?{urllib.parse.urlencode(params)}")
+    wait_for_layout(page, charts=1)
+    found = chart_text_problems(page)
+    problems += [f"/{path} {params.get('sentence', '')[:24]!r}… ({len(found)}): {line}" for line in found[:5]]
+    if shot:
+        screenshot(page, shot)
+
+
+def report(problems):
+    assert not problems, f"{len(problems)} problems, the first ones:\n" + "\n".join(problems[:40])
+
+
+def test_the_overlap_test_sees_rotated_boxes_as_drawn():
+    square = [(0, 0), (10, 0), (10, 10), (0, 10)]
+    beside = [(11, 0), (21, 0), (21, 10), (11, 10)]
+    diamond = [(15, 5), (20, 10), (15, 15), (10, 10)]  # turned 45°: its corner reaches into the square? no
+    assert not boxes_overlap(square, beside)
+    assert boxes_overlap(square, [(5, 5), (15, 5), (15, 15), (5, 15)])
+    assert not boxes_overlap(square, diamond)  # axis-aligned boxes would say they touch
+    assert boxes_overlap(square, [(9, 5), (14, 10), (9, 15), (4, 10)])
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", VIEWPORTS, ids=list(VIEWPORTS))
+def test_no_chart_text_is_drawn_over_other_text(browser, streamlit_server, size, scheme):
+    width, height = VIEWPORTS[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+    page = context.new_page()
+    problems = []
+    for n in LENGTHS:
+        for path in PAGES:
+            params = {"sentence": sentence(n), "heads": "2"}
+            shot = f"legibility_{size}_{scheme}_{path or 'overview'}_{n}" if n == LENGTHS[-1] else None
+            check(page, streamlit_server, path, params, problems, shot)
+    context.close()
+    report(problems)
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=list(VIEWPORTS))
+def test_presenter_mode_is_legible_too(browser, streamlit_server, size):
+    width, height = VIEWPORTS[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    problems = []
+    for n in LENGTHS:
+        for path in ("", "embedding", "qkv", "scores", "softmax", "output"):
+            params = {"sentence": sentence(n), "present": "true"}
+            shot = f"legibility_presenter_{size}_{path or 'overview'}_{n}" if n == LENGTHS[-1] else None
+            check(page, streamlit_server, path, params, problems, shot)
+    context.close()
+    report(problems)
+
+
+@pytest.mark.parametrize("words", [8, 58], ids=["10-word-pieces", "60-word-pieces"])
+def test_minilm_is_legible_up_to_its_longest_sentences(browser, streamlit_server, words):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    problems = []
+    for path in (*PAGES, "model_view"):
+        params = {"sentence": sentence(words), "model": "MiniLM", "layer": "3"}
+        check(
+            page, streamlit_server, path, params, problems, f"legibility_minilm_{path or 'overview'}_{words}"
+        )
+    context.close()
+    report(problems)

@@ -76,7 +76,7 @@ if config.n_heads > 1:
     if render.is_pretrained(trace):  # twelve heads as one figure: one chart to send, not twelve
         render.draw_head_grid(
             trace.weights[None],
-            [trace.model],
+            [f"layer {settings.layer}"],
             [f"head {h + 1}" for h in range(config.n_heads)],
             "overview_heads",
         )

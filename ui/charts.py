@@ -2,6 +2,7 @@
 
 import functools
 import html
+import math
 
 import numpy as np
 import plotly.colors
@@ -124,7 +125,7 @@ def heatmap(
             "x": 1,
             "xanchor": "left",
             "xpad": 6,
-            "tickfont": {"size": layout.COLORBAR_PX},
+            "tickfont": {"size": grid.colorbar_px},
             "tickmode": "array",
             "tickvals": [ticks[k] for k in grid.colorbar_shown],
             "ticktext": [tick_texts[k] for k in grid.colorbar_shown],
@@ -215,12 +216,29 @@ def _spans(count, gap):  # count equal spans of [0, 1] with gap between neighbou
     return [(k * (size + gap), k * (size + gap) + size) for k in range(count)]
 
 
-def head_grid(weights, row_titles, column_titles):
-    """Attention weights [rows, columns, n, n] (layers × heads) as one figure of small heatmaps, 0..1."""
+def head_grid(weights, row_titles, column_titles, room=layout.ROOM_PX):
+    """Attention weights [rows, columns, n, n] (layers × heads) as one figure of small heatmaps, 0..1.
+
+    Laid out for ``room`` px: row titles to the left, column titles above, every k-th where neighbours
+    would touch (the hover names each panel).
+    """
     n_rows, n_columns = weights.shape[:2]
+    rows, columns = _plotly_text(row_titles), _plotly_text(column_titles)
+    size = layout.TICK_PX
+    left = math.ceil(layout.EDGE_PX + max(layout.text_px(t, size) for t in row_titles) + layout.TICK_GAP_PX)
+    right = layout.EDGE_PX
+    top = math.ceil(layout.EDGE_PX + size * layout.LINE + layout.TICK_GAP_PX / 2)
+    panel = (room - left - right) / n_columns
+    widest = max(layout.text_px(t, size) for t in column_titles) + layout.TICK_GAP_PX
+    step = max(1, math.ceil(widest / panel)) if panel > 0 else n_columns
     x_spans, y_spans = _spans(n_columns, 0.008), _spans(n_rows, 0.02)[::-1]  # first row at the top
-    data, layout = [], {"height": 90 * n_rows + 40, "margin": {"l": 10, "r": 30, "t": 30, "b": 10}}
-    hidden = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False}
+    data = []
+    chart_layout = {
+        "width": int(room),
+        "height": top + 90 * n_rows + layout.EDGE_PX,
+        "margin": {"l": left, "r": right, "t": top, "b": layout.EDGE_PX, "pad": 0, "autoexpand": False},
+    }
+    hidden = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False, "automargin": False}
     for r in range(n_rows):
         for c in range(n_columns):
             k = r * n_columns + c + 1
@@ -235,30 +253,31 @@ def head_grid(weights, row_titles, column_titles):
                     "zmin": 0.0,
                     "zmax": 1.0,
                     "showscale": False,
-                    "hovertemplate": f"{row_titles[r]} · {column_titles[c]}<br>query %{{y}} → key %{{x}}: "
-                    "%{z:.2f}<extra></extra>",
+                    "hovertemplate": f"{rows[r]} · {columns[c]}<br>query %{{y}} → key %{{x}}: %{{z:.2f}}<extra></extra>",
                 }
             )
-            layout[f"xaxis{suffix}"] = {"domain": x_spans[c], "anchor": f"y{suffix}", **hidden}
-            layout[f"yaxis{suffix}"] = {
+            chart_layout[f"xaxis{suffix}"] = {"domain": x_spans[c], "anchor": f"y{suffix}", **hidden}
+            chart_layout[f"yaxis{suffix}"] = {
                 "domain": y_spans[r],
                 "anchor": f"x{suffix}",
                 "autorange": "reversed",
                 **hidden,
             }
-    titles = [  # column titles above the grid, row titles to its right, as make_subplots places them
-        {"text": text, "x": sum(x_spans[c]) / 2, "y": 1, "yanchor": "bottom", "showarrow": False}
-        for c, text in enumerate(_plotly_text(column_titles))
+    font = {"size": size}
+    titles = [  # column titles above the grid, row titles to its left
+        {"text": columns[c], "x": sum(x_spans[c]) / 2, "y": 1, "yanchor": "bottom", "yshift": 2}
+        for c in range(0, n_columns, step)
     ] + [
         {
             "text": text,
-            "x": 1,
-            "xanchor": "left",
+            "x": 0,
+            "xanchor": "right",
+            "xshift": -layout.TICK_GAP_PX / 2,
             "y": sum(y_spans[r]) / 2,
-            "textangle": 90,
-            "showarrow": False,
         }
-        for r, text in enumerate(_plotly_text(row_titles))
+        for r, text in enumerate(rows)
     ]
-    layout["annotations"] = [{"xref": "paper", "yref": "paper", **title} for title in titles]
-    return figure(data, layout)
+    chart_layout["annotations"] = [
+        {"xref": "paper", "yref": "paper", "showarrow": False, "font": font, **title} for title in titles
+    ]
+    return figure(data, chart_layout)

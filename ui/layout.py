@@ -143,7 +143,7 @@ NUMBER_PX, LARGE_NUMBER_PX = 12, 22  # numbers in cells, at most
 MIN_NUMBER_PX, LARGE_MIN_NUMBER_PX = 9, 14  # below this a number is not worth printing: colours only
 TITLE_PX, LARGE_TITLE_PX = 14, 22
 BOLD = 1.1  # Streamlit draws chart titles in a heavier weight: wider than the regular advance widths
-COLORBAR_PX = 11  # the colour bar's own labels
+COLORBAR_PX, LARGE_COLORBAR_PX = 11, 16  # the colour bar's own labels
 LINE = 1.4  # a line of text (its box, as the browser measures it) is this many font sizes tall
 CELL_PAD_PX = 3  # free space on each side of a printed number
 TICK_GAP_PX = 6  # free space between neighbouring labels, and between labels and the cells
@@ -189,6 +189,7 @@ class Grid:
     x_angle: int  # 0, or -60 for turned labels (Plotly's tickangle)
     x_standoff: int  # px between the cells and the column labels
     colorbar_shown: tuple  # indices of the colour bar's labels shown (its lowest, middle, highest); () no bar
+    colorbar_px: int  # the colour bar's labels' font size
 
 
 def _every(count, step):  # indices 0, step, 2·step, ... below count
@@ -215,13 +216,14 @@ def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar
     row_label_px = max((text_px(label, tick_px) for label in rows), default=0.0)
     column_label_px = max((text_px(label, tick_px) for label in columns), default=0.0)
     title_px = LARGE_TITLE_PX if large else TITLE_PX
+    colorbar_px = LARGE_COLORBAR_PX if large else COLORBAR_PX
     while title and title_px > MIN_NUMBER_PX and BOLD * text_px(title, title_px) + 2 * EDGE_PX > room:
         title_px -= 1  # a long title in a narrow room: smaller type rather than cut off
 
     left = math.ceil(EDGE_PX + row_label_px + TICK_GAP_PX)
     right = EDGE_PX
     if colorbar:  # the bar (12 px), its gap and its labels
-        right += math.ceil(12 + 6 + 6 + max(text_px(label, COLORBAR_PX) for label in colorbar))
+        right += math.ceil(12 + 6 + 6 + max(text_px(label, colorbar_px) for label in colorbar))
     for _ in range(4):  # labels that overhang the cells widen the margins, which narrows the cells: settle
         cells = _cells(
             n_rows, n_columns, widest_number, (room - left - right) / max(n_columns, 1), large, max_plot
@@ -244,7 +246,8 @@ def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar
             overhang_left = overhang_right = (column_label_px - cell_width) / 2
         # The first row's label is centred on a row that may be lower than a line: it then reaches above
         # the cells, and the column labels stand off by as much, so that the corner stays clear.
-        standoff = math.ceil(max(0.0, (line_px - cell_height) / 2))
+        reach = max(0.0, (line_px - cell_height) / 2)  # how far a row label reaches past its row
+        standoff = math.ceil(reach + TICK_GAP_PX / 2) if reach else 0
         needed_left = math.ceil(max(left, EDGE_PX + overhang_left))
         needed_right = math.ceil(max(right, EDGE_PX + overhang_right))
         if (needed_left, needed_right) == (left, right):
@@ -256,9 +259,9 @@ def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar
             right, math.ceil(min(room, BOLD * text_px(title, title_px) + 2 * EDGE_PX) - left - plot_width)
         )
     top = EDGE_PX + (title_px * LINE + TICK_GAP_PX if title else 0) + label_height + standoff + TICK_GAP_PX
-    bottom = EDGE_PX
+    bottom = math.ceil(EDGE_PX + reach)  # the last row's label reaches below the cells as much
     # The colour bar spans the cells; its end labels are centred on its ends, half a line beyond them.
-    bar_line = COLORBAR_PX * LINE
+    bar_line = colorbar_px * LINE
     plot_height = n_rows * cell_height
     colorbar_shown = ()
     if colorbar and plot_height >= 3 * bar_line:  # (a bar left out keeps its margin: a tiny matrix's)
@@ -279,7 +282,15 @@ def grid(rows, columns, number_texts, room, *, large=False, title=None, colorbar
         x_angle=-60 if turn else 0,
         x_standoff=standoff,
         colorbar_shown=colorbar_shown,
+        colorbar_px=colorbar_px,
     )
+
+
+def least_room(rows, columns, cell_px, *, large=False, title=None):  # -> px
+    """The narrowest room in which a chart with these labels (no numbers, no colour bar) has cells of
+    ``cell_px``: its labels' margins plus the cells."""
+    guess = grid(rows, columns, (), len(columns) * cell_px + 200, large=large, title=title)
+    return math.ceil(guess.width - len(columns) * guess.cell_width + len(columns) * cell_px)
 
 
 def _cells(n_rows, n_columns, widest_number, available, large, max_plot):  # -> (width, height, number px)

@@ -12,6 +12,7 @@ from ui.room import WIDTH_PX, column_widths
 
 HEADS_PER_ROW = 6  # small per-head heatmaps in rows of six, so MiniLM's twelve stay readable
 WIDE = 48  # past this many rows or columns a heatmap shows colours only; a scrollable table has the numbers
+HEAD_CELL_PX = 3  # a head's small heatmap keeps cells at least this wide: its pattern stays visible
 MIN_CELL_PX = 6  # a matrix beside others keeps cells at least this wide, or the page stacks them
 MIN_CHART_PX = 150  # Streamlit draws no Plotly chart narrower than this: a column must be at least as wide
 _FOUR_DECIMALS = st.column_config.NumberColumn(format="%.4f")
@@ -35,7 +36,7 @@ _shared_head_grid = charts.shared(charts.head_grid, maxsize=64)
 
 
 def draw_head_grid(weights, row_titles, column_titles, name):  # weights [rows, columns, n, n]
-    draw_figure(_shared_head_grid(weights, list(row_titles), list(column_titles)), name)
+    draw_figure(_shared_head_grid(weights, list(row_titles), list(column_titles), int(room_width())), name)
 
 
 ROOM = "ui_room"  # session: the main column's width in px, as the browser last measured it
@@ -54,10 +55,9 @@ def columns(spec, **options):  # -> [(column, its width in px)]: st.columns(spec
     return list(zip(st.columns(weights, **options), rooms(weights), strict=True))
 
 
-def flow(
-    count, most
-):  # -> [(column, px)] for count small panels, at most `most` to a row of MIN_CHART_PX each
-    per_row = max(1, min(most, count, int((room_width() + 16) // (MIN_CHART_PX + 16))))
+def flow(count, most, least=MIN_CHART_PX):  # -> [(column, px)]
+    """Columns for ``count`` small panels, at most ``most`` to a row, each at least ``least`` px wide."""
+    per_row = max(1, min(most, count, int((room_width() + 16) // (max(least, MIN_CHART_PX) + 16))))
     places = []
     for _ in range(0, count, per_row):
         places += columns(per_row)
@@ -162,9 +162,11 @@ def draw_pretrained_note(trace, head):
 
 
 def draw_head_weights(trace, name, numbers=False, max_plot=layout.MAX_PLOT_PX, download=True):
-    """Every head's attention weights, small, in rows of HEADS_PER_ROW."""
+    """Every head's attention weights, small, in rows of at most HEADS_PER_ROW: fewer for a long sentence,
+    whose cells would otherwise shrink under HEAD_CELL_PX."""
     tokens = labels(trace)
-    for index, (column, px) in enumerate(flow(trace.config.n_heads, HEADS_PER_ROW)):
+    least = layout.least_room(tokens, tokens, HEAD_CELL_PX, large=presenting(), title="head 12")
+    for index, (column, px) in enumerate(flow(trace.config.n_heads, HEADS_PER_ROW, least)):
         with column:
             draw_heatmap(
                 trace.weights[index],

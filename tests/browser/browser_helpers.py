@@ -48,7 +48,7 @@ _CHARTS_SHOW = """([settled, count, rows, lacks]) => {
   const ticks = chart => [...chart.querySelectorAll(".ytick text")]  // top to bottom, as drawn
     .map(text => [text.getBoundingClientRect().top, text.textContent])
     .sort((a, b) => a[0] - b[0]).map(([, label]) => label);
-  return settled(count) && charts.length === count && charts.every(chart => {
+  return settled(count ?? 0) && (count === null || charts.length === count) && charts.every(chart => {
     const labels = ticks(chart);
     return (rows === null || JSON.stringify(labels) === JSON.stringify(rows))
       && !labels.some(label => lacks.includes(label));
@@ -56,10 +56,13 @@ _CHARTS_SHOW = """([settled, count, rows, lacks]) => {
 }"""
 
 
-def wait_for_charts(page: Page, count: int, *, rows=None, lacks=(), timeout_ms: float = 30_000) -> Page:
+def wait_for_charts(
+    page: Page, count: int | None, *, rows=None, lacks=(), timeout_ms: float = 30_000
+) -> Page:
     """Wait until the run has finished and all ``count`` charts show the state a test asserts.
 
-    ``rows``: the row labels every chart must show, in order; ``lacks``: labels no chart may show
+    ``count``: how many charts, or None for any number; ``rows``: the row labels every chart must show,
+    in order; ``lacks``: labels no chart may show
     (those of the sentence before). After typing a sentence the script state can still read
     "notRunning" from the run before, and the charts update one by one: waiting for the settled
     app alone, or for one chart, races with the redraw.

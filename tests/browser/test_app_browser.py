@@ -151,13 +151,29 @@ def test_screenshots_light_and_dark(browser, streamlit_server):
         context.close()
 
 
+FONT_SIZES = """chart => {  // font sizes in px of the numbers in the cells and the axis labels
+  const sizes = {"heatmap-label": [], xtick: [], ytick: []};
+  for (const text of chart.querySelectorAll("text")) {
+    const kind = Object.keys(sizes).find(name => text.closest("g." + name));
+    if (kind) sizes[kind].push(parseFloat(getComputedStyle(text).fontSize));
+  }
+  return sizes;
+}"""
+
+
 def test_presenter_mode_fits_a_projector_and_moves_with_the_keyboard(page, streamlit_server):
     page.goto(url(streamlit_server, PAGES[4], present="true", sentence="the cat sat on the mat"))
     wait_for_app(page, charts=1)
     expect(page.locator('[data-testid="stSidebar"]')).to_be_hidden()
-    heatmap = page.locator(".js-plotly-plot").first.bounding_box()
-    assert heatmap["width"] > 1000  # the one stage fills the width
-    assert heatmap["y"] + heatmap["height"] <= 720  # and the whole matrix is on the first screen
+    chart = page.locator(".js-plotly-plot").first
+    heatmap = chart.bounding_box()
+    assert heatmap["y"] + heatmap["height"] <= 720  # the whole matrix is on the first screen
+    sizes = chart.evaluate(FONT_SIZES)  # type to be read from the back of a room
+    assert (
+        sizes["heatmap-label"]
+        and min(sizes["heatmap-label"]) >= 20
+        and min(sizes["xtick"] + sizes["ytick"]) >= 18
+    ), sizes
     screenshot(page, "presenter_scores_1280x720")
     page.locator("h1").first.click()  # focus the page, as a presenter's first click would
     page.keyboard.press("ArrowRight")
@@ -175,6 +191,7 @@ def test_presenter_mode_fits_a_projector_and_moves_with_the_keyboard(page, strea
 def pick(page, label, option):  # choose in a selectbox by keyboard: focus, type, Enter
     page.get_by_role("combobox", name=label).click()
     page.keyboard.type(option)
+    expect(page.get_by_role("option")).to_have_text([option])  # the list shows only it: Enter picks it
     page.keyboard.press("Enter")
 
 
@@ -184,6 +201,8 @@ def test_picking_a_cell_reruns_its_panel_alone_and_the_next_stage_keeps_it(page,
     wait_for_charts(page, 3, rows=["the", "cat", "sat", "on", "the²", "mat"])
     assert reruns == [""]  # the first run: the whole page
     page.get_by_text("Show me the numbers").click()
+    expect(page.get_by_text("Query the against key the")).to_be_visible()  # the panel is drawn,
+    wait_for_app(page)  # to its end: a pick while its run goes on can be undone by the rest of it
     pick(page, "Query token (row)", "sat")
     expect(page.get_by_text("Query sat against key the")).to_be_visible()
     assert len(reruns) == 3 and all(reruns[1:])  # opening and picking reran the panel, not the page
@@ -191,6 +210,7 @@ def test_picking_a_cell_reruns_its_panel_alone_and_the_next_stage_keeps_it(page,
     page.locator('[data-testid="stSidebar"]').get_by_text("Link to this view").click()
     link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"] code')
     expect(link).to_contain_text("query=sat")
+    wait_for_app(page)
     pick(page, "Key token (column)", "mat")  # the open link names the cell: the page reruns with it
     expect(link).to_contain_text("key=mat")
     page.get_by_text("Next: 5. Scaling by √d_k").click()

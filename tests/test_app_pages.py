@@ -543,16 +543,32 @@ def test_the_output_table_is_the_linked_token():
     np.testing.assert_allclose(shown[-1], weights @ values)
 
 
-def test_a_wide_matrix_table_is_made_only_while_its_expander_is_open():
-    at = open_page("pages/1_embedding.py", {"d_model": "64"})  # X is 6 × 64: too wide for numbers in cells
-    assert [e.label for e in at.expander if "scrollable" in e.label] == ["All 6 × 64 numbers (scrollable)"]
-    assert not at.dataframe  # closed: nothing is converted or sent
-    at.session_state["table_X"] = True  # what a click on the expander sets
+def test_every_heatmap_has_a_text_alternative_and_a_table_made_only_while_open():
+    at = open_page("pages/6_softmax.py", {"d_model": "64"})
+    trace = run_attention(DEFAULT_SENTENCE, AttentionConfig(d_model=64))
+    tokens = ["the", "cat", "sat", "on", "the²", "mat"]
+    alts = {chart.key: chart.proto.alt for chart in at.get("plotly_chart")}
+    tables = [e.label for e in at.expander if e.label.startswith("Numbers as a table")]
+    assert len(tables) == len(alts) == 3 and all(label.endswith("(6 × 6)") for label in tables)
+    weights = trace.weights[0]
+    i, j = divmod(int(np.argmax(weights)), weights.shape[1])  # the largest weight, found here
+    assert alts["chart_weights"].startswith("6. softmax weights, 6 × 6")  # its title, without the ▶
+    assert alts["chart_weights"].endswith(
+        f"the row for {tokens[i]} puts most weight, {weights[i, j]:.2f}, on {tokens[j]}"
+    )
+    scores = trace.scores[0]
+    i, j = divmod(int(np.argmax(scores)), 6)
+    assert (
+        f"largest {scores[i, j]:.2f} at query {tokens[i]}, key {tokens[j]}".replace("-", "−")
+        in alts["chart_scores"]
+    )
+    assert not at.table  # closed: nothing is converted or sent
+    at.session_state["table_weights"] = True  # what a click on the expander sets
     at.run()
     assert not at.exception
-    (table,) = at.dataframe
-    expected = run_attention(DEFAULT_SENTENCE, AttentionConfig(d_model=64)).x
-    np.testing.assert_allclose(table.value.to_numpy(), expected, rtol=1e-12)
+    (table,) = at.table
+    np.testing.assert_allclose(shown_numbers(table), weights, atol=PRINTED)
+    assert list(table.value.index) == tokens and list(table.value.columns) == tokens
 
 
 def test_the_link_to_this_view_is_spelled_out_when_its_box_is_opened():

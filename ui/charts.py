@@ -180,6 +180,32 @@ def heatmap(
     return figure([trace], chart_layout)
 
 
+def describe(values, rows, columns, what, *, kind="signed", row_name="row", column_name="column"):
+    """A heatmap's text alternative: what it is, its shape, and where its largest value is (and, for signed
+    values, its smallest): "softmax weights, 6 × 6; the row for sat puts most weight, 0.50, on on".
+
+    Masked scores (−∞) are left out of the largest and smallest.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    shape = f"{what}, {values.shape[0]} × {values.shape[1]}"
+    finite = np.where(np.isfinite(values), values, np.nan)
+    if not np.isfinite(finite).any():
+        return shape
+
+    def where(index):
+        i, j = np.unravel_index(index, values.shape)
+        return f"{values[i, j]:.2f}".replace("-", "−"), rows[i], columns[j]
+
+    value, row, column = where(np.nanargmax(finite))
+    if kind == "weights":
+        return f"{shape}; the row for {row} puts most weight, {value}, on {column}"
+    low, low_row, low_column = where(np.nanargmin(finite))
+    return (
+        f"{shape}; largest {value} at {row_name} {row}, {column_name} {column}; "
+        f"smallest {low} at {row_name} {low_row}, {column_name} {low_column}"
+    )
+
+
 def printed(values, text=None):  # -> the texts the cells would print: the custom ones, or the two decimals
     if text is not None:
         return [str(t) for row in text for t in row]

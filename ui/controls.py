@@ -16,7 +16,7 @@ import streamlit as st
 
 from attention_core import AttentionConfig, AttentionInputError, pretrained, run_attention, tokenize
 from attention_core.attention import POSITIONAL_KINDS
-from ui import heap, render, room
+from ui import focus, heap, render, room
 from ui.pages import PAGES
 
 DEFAULT_SENTENCE = "the cat sat on the mat"
@@ -346,6 +346,7 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     settings = controls(page)
     render.draw_style()  # after controls(): presenter mode is known once its switch has been drawn
     st.session_state[render.ROOM] = room.main_width(render.presenting())
+    focus.formulas_reachable()
     if render.presenting():
         render.draw_presenter_bar(page)
     if not compute:

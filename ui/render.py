@@ -11,11 +11,9 @@ from ui.pages import neighbours
 from ui.room import WIDTH_PX, column_widths
 
 HEADS_PER_ROW = 6  # small per-head heatmaps in rows of six, so MiniLM's twelve stay readable
-WIDE = 48  # past this many rows or columns a heatmap shows colours only; a scrollable table has the numbers
 HEAD_CELL_PX = 3  # a head's small heatmap keeps cells at least this wide: its pattern stays visible
 MIN_CELL_PX = 6  # a matrix beside others keeps cells at least this wide, or the page stacks them
 MIN_CHART_PX = 150  # Streamlit draws no Plotly chart narrower than this: a column must be at least as wide
-_FOUR_DECIMALS = st.column_config.NumberColumn(format="%.4f")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -64,12 +62,15 @@ def flow(count, most, least=MIN_CHART_PX):  # -> [(column, px)]
     return places[:count]
 
 
-def draw_figure(figure, name):
-    """A chart at the width its layout chose, keyed by name; Plotly's camera button saves it as name.png."""
+def draw_figure(figure, name, alt=None):
+    """A chart at the width its layout chose, keyed by name; Plotly's camera button saves it as name.png.
+
+    ``alt``: its text alternative, the chart's accessible name."""
     st.plotly_chart(
         figure,
         width=figure.layout.width or "stretch",
         key=f"chart_{name}",
+        alt=alt,
         config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
     )
 
@@ -85,16 +86,24 @@ def draw_heatmap(values, rows, columns, name, *, room=None, download=True, **opt
     values = np.asarray(values, dtype=np.float64)
     rows, columns = list(rows), list(columns)
     room_px = int(room or room_width())
-    draw_figure(_shared_heatmap(values, rows, columns, room=room_px, **options, large=presenting()), name)
-    if max(values.shape) > WIDE:  # the table is made only while its expander is open
-        table = st.expander(
-            f"All {values.shape[0]} × {values.shape[1]} numbers (scrollable)",
-            key=f"table_{name}",
-            on_change="rerun",
-        )
-        if table.open:
-            frame = frames.matrix_frame(values, rows, columns)
-            table.dataframe(frame, column_config=dict.fromkeys(frame.columns, _FOUR_DECIMALS))
+    what = (options.get("title") or name).removeprefix("▶ ")
+    alt = charts.describe(
+        values,
+        rows,
+        columns,
+        what,
+        **{k: v for k, v in options.items() if k in ("kind", "row_name", "column_name")},
+    )
+    draw_figure(
+        _shared_heatmap(values, rows, columns, room=room_px, **options, large=presenting()), name, alt
+    )
+    # Every number as a real table (a screen reader walks it cell by cell), made only while it is open.
+    table = st.expander(
+        f"Numbers as a table ({values.shape[0]} × {values.shape[1]})", key=f"table_{name}", on_change="rerun"
+    )
+    if table.open:
+        with table:
+            draw_table(frames.matrix_frame(values, rows, columns), alt, key=f"numbers_table_{name}")
     if download:
         st.download_button(
             f"{name}.csv",
@@ -111,7 +120,7 @@ def draw_heatmap(values, rows, columns, name, *, room=None, download=True, **opt
 def draw_shapes(*items):  # ("X", (6, 8)), ... -> one line of shapes
     if presenting():  # the projector keeps to the matrix itself
         return
-    st.caption(" · ".join(f"**{name}** `[{' × '.join(map(str, shape))}]`" for name, shape in items))
+    st.caption(" · ".join(f"**{name}** {' × '.join(map(str, shape))}" for name, shape in items))
 
 
 def presenting():  # the sidebar's "Presenter mode" switch
@@ -122,7 +131,8 @@ _STYLE = (
     "[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}"
     "h1{font-size:2.1rem !important;padding-top:0 !important}"
     ".st-key-clicker_keys{display:none}"
-    ".st-key-numbers_table td{text-align:right !important;font-variant-numeric:tabular-nums}"  # PageUp/PageDown for presentation clickers: keys, not buttons
+    ".katex-display{padding:0 0.25em}"  # a glyph's overhang no longer makes a formula scroll"
+    "[class*='st-key-numbers_table'] td{text-align:right !important;font-variant-numeric:tabular-nums}"  # PageUp/PageDown for presentation clickers: keys, not buttons
 )
 _PRESENTER_STYLE = (  # projector: no sidebar, large type, the page uses the whole width
     "[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],[data-testid='stHeader']{display:none}"
@@ -246,13 +256,13 @@ def draw_cell_panel(trace, head, stage):
         st.rerun()  # the sidebar's open "Link to this view" names the cell: redraw the page with it
 
 
-def draw_table(frame, description):
-    """A small table of numbers to 4 decimals, as a plain HTML table.
+def draw_table(frame, description, key="numbers_table"):
+    """A table of numbers to 4 decimals, as a plain HTML table.
 
     Lighter than st.dataframe's canvas grid (whose script a stage page then needs not load), and a real
     table that a screen reader can walk cell by cell; ``description`` is its accessible name.
     """
-    with st.container(key="numbers_table"):  # the style right-aligns its columns of digits
+    with st.container(key=key):  # the style right-aligns its columns of digits
         st.table(frame.map(_four_decimals), width="content", alt=description)  # text: a Styler costs ~10 ms
 
 

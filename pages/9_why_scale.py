@@ -10,7 +10,7 @@ settings, trace = page_setup(PAGE)
 
 
 @st.cache_resource(show_spinner="Running the experiment…")
-def experiment_figures():  # -> [(title, figure)]; the same random draw for everyone, plotted once per process
+def experiment_figures():  # -> [(title, figure, alt)]; the same random draw for everyone, plotted once per process
     result = scaling_experiment()
     plots = (
         ("variance of q·k", result.variance_raw, result.variance_scaled, True),
@@ -19,7 +19,11 @@ def experiment_figures():  # -> [(title, figure)]; the same random draw for ever
         ("softmax gradient size", result.grad_norm_raw, result.grad_norm_scaled, False),
     )
     return [
-        (title, charts.scaling_figure(result, raw, scaled, title, log_y=log_y))
+        (
+            title,
+            charts.scaling_figure(result, raw, scaled, title, log_y=log_y),
+            charts.describe_scaling(result, raw, scaled, title),
+        )
         for title, raw, scaled, log_y in plots
     ]
 
@@ -32,10 +36,10 @@ st.markdown(
     "entropy collapses, and the softmax's gradient (how much a small change to a score changes the weights) "
     "shrinks towards zero, so the model stops learning. Dividing by √d_k keeps every curve flat."
 )
-for column, (title, figure) in zip(st.columns(2) * 2, experiment_figures(), strict=True):
+for column, (title, figure, alt) in zip(st.columns(2) * 2, experiment_figures(), strict=True):
     with column:
         st.markdown(f"**{title}**")
-        render.draw_figure(figure, f"scaling_{title}")
+        render.draw_figure(figure, f"scaling_{title}", alt)
 st.caption(
     "16 tokens, 64 random sentences per d_k. The gradient size is the Frobenius norm of the softmax "
     "Jacobian diag(p) − p pᵀ, averaged over rows."

@@ -213,6 +213,14 @@ def printed(values, text=None):  # -> the texts the cells would print: the custo
     return [end.replace("-", "−") for end in ends]  # Plotly prints a true minus sign
 
 
+def describe_scaling(experiment, raw, scaled, y_title):  # -> the text alternative of a scaling_figure
+    first, last = experiment.d_k[0], experiment.d_k[-1]
+    return (
+        f"{y_title} against d_k from {first} to {last}: without scaling from {raw[0]:.3g} to {raw[-1]:.3g}, "
+        f"with ÷√d_k from {scaled[0]:.3g} to {scaled[-1]:.3g}"
+    )
+
+
 def scaling_figure(experiment, raw, scaled, y_title, *, log_y=False):
     """One quantity of the scaling experiment against d_k, with and without the division by sqrt(d_k)."""
     lines = (("without scaling", raw, "solid"), ("with ÷√d_k", scaled, "dash"))

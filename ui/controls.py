@@ -346,7 +346,7 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     settings = controls(page)
     render.draw_style()  # after controls(): presenter mode is known once its switch has been drawn
     st.session_state[render.ROOM] = room.main_width(render.presenting())
-    focus.formulas_reachable()
+    focus.scrolling_regions_reachable()
     if render.presenting():
         render.draw_presenter_bar(page)
     if not compute:

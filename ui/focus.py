@@ -1,27 +1,32 @@
-"""What the keyboard must reach and Streamlit leaves out: formulas too wide for their column.
+"""What the keyboard must reach and Streamlit leaves out: formulas and tables too wide for their column.
 
-A formula (KaTeX) wider than its column scrolls sideways; a region that scrolls must take the keyboard's
+A formula (KaTeX) or a table wider than its column scrolls; a region that scrolls must take the keyboard's
 focus, or someone without a mouse cannot read its end (WCAG 2.1.1). This tiny component (no visible
-output) gives each such formula ``tabindex="0"`` and a name, and takes them back when it fits again
-(after a resize, or on another page). Formulas that fit are left alone: no tab stop for nothing.
+output) gives each such region ``tabindex="0"`` and a name, and takes them back when it fits again
+(after a resize, or on another page). Regions that fit are left alone: no tab stop for nothing.
 """
 
 import streamlit as st
 
 _JS = """
+const SCROLLERS = '.katex-display, [data-testid="stTable"], [data-testid="stTable"] > div';
+
 export default function () {
   const root = document.querySelector('[data-testid="stMain"]') ?? document.body;
   let pending = false;
   const mark = () => {
     pending = false;
-    for (const formula of root.querySelectorAll(".katex-display")) {
-      const scrolls = formula.scrollWidth > formula.clientWidth;
-      if (scrolls && !formula.hasAttribute("tabindex")) {
-        formula.tabIndex = 0;
-        formula.setAttribute("role", "region");
-        formula.setAttribute("aria-label", "formula, scrolls sideways");
-      } else if (!scrolls && formula.getAttribute("role") === "region") {
-        ["tabindex", "role", "aria-label"].forEach(name => formula.removeAttribute(name));
+    for (const region of root.querySelectorAll(SCROLLERS)) {
+      const style = getComputedStyle(region);
+      const scrolls = (region.scrollWidth > region.clientWidth && /auto|scroll/.test(style.overflowX))
+        || (region.scrollHeight > region.clientHeight && /auto|scroll/.test(style.overflowY));
+      if (scrolls && !region.hasAttribute("tabindex")) {
+        region.tabIndex = 0;
+        region.setAttribute("role", "region");
+        const table = region.querySelector("table");
+        region.setAttribute("aria-label", table ? `table: ${table.getAttribute("aria-label") ?? ""}` : "formula");
+      } else if (!scrolls && region.getAttribute("role") === "region") {
+        ["tabindex", "role", "aria-label"].forEach(name => region.removeAttribute(name));
       }
     }
   };
@@ -35,8 +40,8 @@ export default function () {
   return () => { observer.disconnect(); window.removeEventListener("resize", later); };
 }
 """
-_formulas = st.components.v2.component("attention_formula_focus", js=_JS)
+_regions = st.components.v2.component("attention_scrolling_regions", js=_JS)
 
 
-def formulas_reachable():
-    _formulas(key="formula_focus", height=0)
+def scrolling_regions_reachable():
+    _regions(key="scrolling_regions", height=0)

@@ -34,7 +34,15 @@ _shared_head_grid = charts.shared(charts.head_grid, maxsize=64)
 
 
 def draw_head_grid(weights, row_titles, column_titles, name):  # weights [rows, columns, n, n]
-    draw_figure(_shared_head_grid(weights, list(row_titles), list(column_titles), int(room_width())), name)
+    n_rows, n_columns, n = weights.shape[:3]
+    alt = (
+        f"attention weights of {n_rows} × {n_columns} heads ({row_titles[0]} to {row_titles[-1]}, "
+        f"{column_titles[0]} to {column_titles[-1]}), each {n} × {n}; each head's numbers are on the stage "
+        "pages, with the head and layer chosen in the sidebar"
+    )
+    draw_figure(
+        _shared_head_grid(weights, list(row_titles), list(column_titles), int(room_width())), name, alt
+    )
 
 
 ROOM = "ui_room"  # session: the main column's width in px, as the browser last measured it
@@ -62,17 +70,41 @@ def flow(count, most, least=MIN_CHART_PX):  # -> [(column, px)]
     return places[:count]
 
 
-def draw_figure(figure, name, alt=None):
+# Each mode bar button is a tab stop: a keyboard user walks past eight per chart. Kept: the PNG download,
+# zoom (a long sentence's corner), reset and full screen.
+KEPT_OUT_OF_THE_MODEBAR = ["pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]
+
+
+def draw_figure(figure, name, alt):
     """A chart at the width its layout chose, keyed by name; Plotly's camera button saves it as name.png.
 
-    ``alt``: its text alternative, the chart's accessible name."""
+    ``alt``: its text alternative, the chart's accessible name: what it shows, its shape, where its largest
+    value is (``charts.describe``)."""
     st.plotly_chart(
         figure,
         width=figure.layout.width or "stretch",
         key=f"chart_{name}",
         alt=alt,
-        config={"toImageButtonOptions": {"filename": name, "scale": 2}, "displaylogo": False},
+        config={
+            "toImageButtonOptions": {"filename": name, "scale": 2},
+            "displaylogo": False,
+            "modeBarButtonsToRemove": KEPT_OUT_OF_THE_MODEBAR,
+        },
     )
+
+
+def draw_matrix_table(values, rows, columns, name, alt):
+    """Every number of a chart as a real table (a screen reader walks it cell by cell), in an expander
+    below it; made only while the expander is open. ``alt``: the chart's text alternative, the table's name."""
+    values = np.asarray(values, dtype=np.float64)
+    table = st.expander(
+        f"Numbers as a table ({values.shape[0]} × {values.shape[1]})", key=f"table_{name}", on_change="rerun"
+    )
+    if table.open:
+        with table:
+            draw_table(
+                frames.matrix_frame(values, list(rows), list(columns)), alt, key=f"numbers_table_{name}"
+            )
 
 
 def draw_heatmap(values, rows, columns, name, *, room=None, download=True, **options):
@@ -97,13 +129,7 @@ def draw_heatmap(values, rows, columns, name, *, room=None, download=True, **opt
     draw_figure(
         _shared_heatmap(values, rows, columns, room=room_px, **options, large=presenting()), name, alt
     )
-    # Every number as a real table (a screen reader walks it cell by cell), made only while it is open.
-    table = st.expander(
-        f"Numbers as a table ({values.shape[0]} × {values.shape[1]})", key=f"table_{name}", on_change="rerun"
-    )
-    if table.open:
-        with table:
-            draw_table(frames.matrix_frame(values, rows, columns), alt, key=f"numbers_table_{name}")
+    draw_matrix_table(values, rows, columns, name, alt)
     if download:
         st.download_button(
             f"{name}.csv",
@@ -131,7 +157,11 @@ _STYLE = (
     "[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}"
     "h1{font-size:2.1rem !important;padding-top:0 !important}"
     ".st-key-clicker_keys{display:none}"
-    ".katex-display{padding:0 0.25em}"  # a glyph's overhang no longer makes a formula scroll"
+    # The invisible components (ui/room.py, ui/focus.py) out of the flow: no gap of their own.
+    ".st-key-room,.st-key-scrolling_regions{position:absolute;width:0;height:0;overflow:hidden}"
+    ".katex-display{padding:0 0.25em}"  # a glyph's overhang no longer makes a formula scroll
+    # Streamlit draws no focus ring on page links: the keyboard's place must show (WCAG 2.4.7).
+    "[data-testid='stPageLink-NavLink']:focus-visible{outline:2px solid currentColor;outline-offset:2px}"
     "[class*='st-key-numbers_table'] td{text-align:right !important;font-variant-numeric:tabular-nums}"  # PageUp/PageDown for presentation clickers: keys, not buttons
 )
 _PRESENTER_STYLE = (  # projector: no sidebar, large type, the page uses the whole width

@@ -1,0 +1,177 @@
+"""Accessible to every student: WCAG 2.1 AA, checked with axe-core, and the walkthrough by keyboard alone.
+
+axe-core (carried by axe-playwright-python, nothing downloaded) runs its WCAG 2.0/2.1 A and AA rules on
+every page, in the light and the dark theme, with the random model and with MiniLM, in presenter mode and
+with predict first; any serious or critical violation fails. Axe does not ask whether a chart says what it
+shows, so every heatmap's accessible name is checked here too. The keyboard tests reach the sentence,
+change it, move to the next stage, open "Show me the numbers", pick a cell and answer a predict-first
+question without the mouse, and check that each place the keyboard reaches shows it.
+"""
+
+import urllib.parse
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from browser_helpers import wait_for_charts, wait_for_layout
+from playwright.sync_api import expect
+
+from ui.pages import PAGES
+
+pytestmark = pytest.mark.browser
+
+AXE = Axe()
+RULES = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+STAGES_4_TO_7 = [page for page in PAGES if page.stage in (4, 5, 6, 7)]
+MODES = {
+    "random": ({}, PAGES),
+    "MiniLM": ({"model": "MiniLM", "layer": "3"}, PAGES),
+    "presenter": ({"present": "true"}, PAGES),
+    "predict-first": ({"predict": "true"}, STAGES_4_TO_7),
+}
+# The page is final: every formula or table that scrolls has taken a tab stop (ui/focus.py).
+REGIONS_REACHABLE = """() => [...document.querySelectorAll(
+    '.katex-display, [data-testid="stTable"], [data-testid="stTable"] > div')].every(region => {
+  const style = getComputedStyle(region);
+  const scrolls = (region.scrollWidth > region.clientWidth && /auto|scroll/.test(style.overflowX))
+    || (region.scrollHeight > region.clientHeight && /auto|scroll/.test(style.overflowY));
+  return !scrolls || region.tabIndex === 0;
+})"""
+BACKGROUND = "() => getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"
+
+
+def open_page(page, base, app_page, params):
+    page.goto(f"{base}/{app_page.url_path}?{urllib.parse.urlencode(params)}")
+    chartless = app_page.url_path == "glossary" or (
+        app_page.url_path == "model_view" and "model" not in params
+    )
+    charts = 0 if chartless or "predict" in params else 1  # (predict first hides them until a guess)
+    wait_for_layout(page, charts=charts)
+    page.wait_for_function(REGIONS_REACHABLE)
+
+
+def serious_violations(page, where):  # -> one line per serious or critical axe violation
+    page.wait_for_function(REGIONS_REACHABLE)
+    found = AXE.run(page, options=RULES).response["violations"]
+    return [
+        f"{where}: {v['id']} ({v['impact']}, {len(v['nodes'])}×) {v['nodes'][0]['target']}: {v['help']}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def unnamed_charts(page, where):  # -> every chart whose text alternative does not say what it shows
+    charts = page.locator('[data-testid="stPlotlyChart"]').evaluate_all(
+        "charts => charts.map(chart => [chart.getAttribute('aria-label') || '',"
+        " chart.querySelector('.heatmaplayer .hm') !== null])"
+    )
+    return [
+        f"{where}: chart {k + 1} has no text alternative" + (" with its shape" if heatmap else "")
+        for k, (name, heatmap) in enumerate(charts)
+        if not name or (heatmap and " × " not in name)  # a heatmap's names its shape: "X, 6 × 8; ..."
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=list(MODES))
+def test_every_page_meets_wcag_2_1_aa_in_both_themes(browser, streamlit_server, mode):
+    params, pages = MODES[mode]
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    problems = []
+    for app_page in pages:
+        open_page(page, streamlit_server, app_page, params)
+        for scheme in ("light", "dark"):  # Streamlit follows the system's theme live
+            before = page.evaluate(BACKGROUND)
+            page.emulate_media(color_scheme=scheme)
+            if scheme == "dark":
+                page.wait_for_function(f"() => ({BACKGROUND})() !== {before!r}")
+            where = f"/{app_page.url_path} {mode} {scheme}"
+            problems += serious_violations(page, where) + unnamed_charts(page, where)
+        page.emulate_media(color_scheme="light")
+    context.close()
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_the_numbers_as_tables_meet_wcag_2_1_aa(page, streamlit_server):
+    """The tables behind the charts and "Show me the numbers", opened: a wide one scrolls sideways."""
+    embedding = next(p for p in PAGES if p.url_path == "embedding")
+    open_page(page, streamlit_server, embedding, {"d_model": "64"})
+    page.get_by_text("Numbers as a table (6 × 64)").first.click()
+    table = page.get_by_role("table", name="X, 6 × 64")
+    expect(table).to_be_visible()
+    expect(table.get_by_role("cell")).to_have_count(6 * 64)  # every number, in a cell
+    expect(table.get_by_role("rowheader")).to_have_text(["the", "cat", "sat", "on", "the²", "mat"])
+    scores = next(p for p in PAGES if p.url_path == "scores")
+    problems = serious_violations(page, "/embedding, X's table open")
+    open_page(page, streamlit_server, scores, {"query": "sat", "key": "cat"})
+    expect(page.get_by_text("Query sat against key cat")).to_be_visible()
+    problems += serious_violations(page, "/scores, Show me the numbers open")
+    assert not problems, "\n".join(problems)
+
+
+# True when the element the keyboard is on looks different from when it is not: its focus is visible.
+def focus_is_visible(page):
+    focused = page.evaluate_handle("document.activeElement")
+    target = page.evaluate_handle(
+        'element => element.closest(\'[data-testid="stElementContainer"], [data-testid="stExpander"]\')'
+        " ?? element",
+        focused,
+    ).as_element()
+    shown = target.screenshot(animations="disabled")  # transitions finished
+    page.evaluate("element => element.blur()", focused)
+    hidden = target.screenshot(animations="disabled")
+    page.evaluate("element => element.focus({focusVisible: true})", focused)
+    return shown != hidden
+
+
+def tab_to(page, describe, *, most=120):  # press Tab until the focused element matches; -> its handle
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const element = document.activeElement; return {describe}; }}"):
+            return page.evaluate_handle("document.activeElement")
+    raise AssertionError(f"Tab never reached {describe}")
+
+
+def test_the_walkthrough_works_by_keyboard_alone(page, streamlit_server):
+    scores = next(p for p in PAGES if p.url_path == "scores")
+    open_page(page, streamlit_server, scores, {"sentence": "the cat sat on the mat"})
+    tab_to(page, "element.getAttribute('aria-label') === 'Sentence'")
+    assert focus_is_visible(page), "the sentence box shows no focus"
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("a dog barked loudly")
+    page.keyboard.press("Enter")
+    wait_for_charts(page, 3, rows=["a", "dog", "barked", "loudly"])
+    tab_to(page, "element.tagName === 'A' && element.textContent.includes('Next: 5. Scaling')")
+    assert focus_is_visible(page), "the Next link shows no focus"
+    page.keyboard.press("Enter")
+    expect(page.locator("h1").first).to_have_text("5. Scaling by √d_k")
+    wait_for_charts(page, 3, rows=["a", "dog", "barked", "loudly"])
+    tab_to(page, "element.tagName === 'SUMMARY' && element.textContent.includes('Show me the numbers')")
+    assert focus_is_visible(page), "Show me the numbers shows no focus"
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Query a against key a")).to_be_visible()
+    wait_for_layout(page, charts=3)  # the panel's run has ended: a pick now is not undone by it
+    tab_to(page, "element.closest('[data-testid=\"stSelectbox\"]')?.textContent.includes('Query token')")
+    assert focus_is_visible(page), "the query picker shows no focus"
+    page.keyboard.type("dog")
+    expect(page.get_by_role("option")).to_have_text(["dog"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Query dog against key a")).to_be_visible()
+
+
+def test_a_predict_first_question_is_answered_by_keyboard(page, streamlit_server):
+    softmax = next(p for p in PAGES if p.url_path == "softmax")
+    open_page(page, streamlit_server, softmax, {"predict": "true"})
+    reveal = page.get_by_role("button", name="Reveal")
+    expect(reveal).to_be_disabled()
+    tab_to(page, "element.type === 'radio' && element.closest('[data-testid=\"stMain\"]') !== null")
+    assert focus_is_visible(page), "the answers show no focus"
+    page.keyboard.press("Space")  # choose the answer the keyboard is on
+    expect(reveal).to_be_enabled()
+    tab_to(page, "element.tagName === 'BUTTON' && element.textContent === 'Reveal'")
+    assert focus_is_visible(page), "Reveal shows no focus"
+    page.keyboard.press("Enter")
+    wait_for_charts(page, 3, rows=["the", "cat", "sat", "on", "the²", "mat"])
+    expect(page.get_by_text("Right so far:")).to_be_visible()

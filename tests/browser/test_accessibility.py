@@ -112,18 +112,19 @@ def test_the_numbers_as_tables_meet_wcag_2_1_aa(page, streamlit_server):
 
 
 # True when the element the keyboard is on looks different from when it is not: its focus is visible.
-def focus_is_visible(page):
+def focus_is_visible(page, tries=20):
     focused = page.evaluate_handle("document.activeElement")
     target = page.evaluate_handle(
         'element => element.closest(\'[data-testid="stElementContainer"], [data-testid="stExpander"]\')'
         " ?? element",
         focused,
     ).as_element()
-    shown = target.screenshot(animations="disabled")  # transitions finished
+    shown = target.screenshot()
     page.evaluate("element => element.blur()", focused)
-    hidden = target.screenshot(animations="disabled")
+    # A focus ring may fade out: look again until it has changed (each screenshot takes a frame or more).
+    differs = any(target.screenshot() != shown for _ in range(tries))
     page.evaluate("element => element.focus({focusVisible: true})", focused)
-    return shown != hidden
+    return differs
 
 
 def tab_to(page, describe, *, most=120):  # press Tab until the focused element matches; -> its handle
@@ -175,3 +176,25 @@ def test_a_predict_first_question_is_answered_by_keyboard(page, streamlit_server
     page.keyboard.press("Enter")
     wait_for_charts(page, 3, rows=["the", "cat", "sat", "on", "the²", "mat"])
     expect(page.get_by_text("Right so far:")).to_be_visible()
+
+
+def test_settings_and_presenter_mode_by_keyboard(page, streamlit_server):
+    scores = next(p for p in PAGES if p.url_path == "scores")
+    open_page(page, streamlit_server, scores, {"sentence": "the cat sat on the mat"})
+    tab_to(page, "element.getAttribute('role') === 'switch' && element.ariaLabel === 'Causal mask'")
+    assert focus_is_visible(page), "the switch shows no focus"
+    page.keyboard.press("Space")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('causal') === 'true'")
+    wait_for_layout(page, charts=3)
+    tab_to(page, "element.getAttribute('role') === 'switch' && element.ariaLabel === 'Presenter mode'")
+    page.keyboard.press("Space")
+    expect(page.locator('[data-testid="stSidebar"]')).to_be_hidden()
+    wait_for_layout(page, charts=1)
+    # No click first: the switch that had the focus went with the sidebar, and the page took the focus back.
+    page.wait_for_function("() => document.activeElement.getClientRects().length > 0")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("h1").first).to_have_text("5. Scaling by √d_k")
+    wait_for_layout(page, charts=1)
+    page.keyboard.press("Escape")
+    expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
+    assert "causal=true" in page.url  # the setting made by keyboard came along

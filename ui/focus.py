@@ -1,12 +1,9 @@
-"""What the keyboard must reach and Streamlit leaves out: formulas and tables too wide for their column,
-and the page's keys after the control that had the focus was hidden.
+"""What the keyboard must reach and Streamlit leaves out: formulas and tables too wide for their column.
 
 A formula (KaTeX) or a table wider than its column scrolls; a region that scrolls must take the keyboard's
 focus, or someone without a mouse cannot read its end (WCAG 2.1.1). This tiny component (no visible
 output) gives each such region ``tabindex="0"`` and a name, and takes them back when it fits again
 (after a resize, or on another page). Regions that fit are left alone: no tab stop for nothing.
-When the focused control disappears (the presenter mode switch hides the sidebar with itself), the focus
-is given back to the page, so that ← and → reach presenter mode's buttons without a click first.
 """
 
 import streamlit as st
@@ -19,7 +16,6 @@ export default function () {
   let pending = false;
   const mark = () => {
     pending = false;
-    hiddenFocus();
     for (const region of root.querySelectorAll(SCROLLERS)) {
       const style = getComputedStyle(region);
       const scrolls = (region.scrollWidth > region.clientWidth && /auto|scroll/.test(style.overflowX))
@@ -33,10 +29,6 @@ export default function () {
         ["tabindex", "role", "aria-label"].forEach(name => region.removeAttribute(name));
       }
     }
-  };
-  const hiddenFocus = () => {  // a control hidden while it had the focus (presenter mode hides the sidebar)
-    const element = document.activeElement;
-    if (element && element !== document.body && element.getClientRects().length === 0) element.blur();
   };
   const later = () => {  // at most once a frame: charts change the page often while they draw
     if (!pending) { pending = true; requestAnimationFrame(mark); }

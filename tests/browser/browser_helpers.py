@@ -4,11 +4,13 @@ Import them in a test module with ``from browser_helpers import screenshot, wait
 (pytest puts ``tests/browser`` on ``sys.path``). The fixtures are in ``conftest.py``.
 """
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Page
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "artifacts"  # gitignored; CI keeps it
@@ -107,6 +109,45 @@ def record_reruns(page: Page) -> list[str]:
 
     page.on("websocket", lambda socket: socket.on("framesent", on_frame))
     return reruns
+
+
+_DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+
+
+def record_runs(page: Page) -> list[str]:
+    """The page's runs as its websocket carries them, in order: "asked" for each rerun the page asks of
+    the server (the whole page or a fragment), "done" for each run the server reports finished.
+
+    The app's script state (what ``wait_for_app`` reads) does not change for a fragment's run; the
+    server's ``script_finished`` message does. Call before ``goto``: the websocket opens with the page.
+    """
+    runs = []
+
+    def sent(payload):
+        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
+            runs.append("asked")
+
+    def received(payload):
+        if isinstance(payload, bytes):
+            message = ForwardMsg.FromString(payload)
+            if message.WhichOneof("type") == "script_finished" and message.script_finished in _DONE:
+                runs.append("done")
+
+    def watch(socket):
+        socket.on("framesent", sent)
+        socket.on("framereceived", received)
+
+    page.on("websocket", watch)
+    return runs
+
+
+def wait_for_runs(page: Page, runs: list[str], timeout_ms: float = 30_000) -> Page:
+    """Wait until the last run the page asked for has finished (``runs`` from ``record_runs``)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not ("asked" in runs and "done" in runs[len(runs) - runs[::-1].index("asked") :]):
+        assert time.monotonic() < deadline, f"no run finished after the last one asked: {runs[-6:]}"
+        page.wait_for_timeout(20)  # lets Playwright deliver the websocket's frames; the loop polls the state
+    return page
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:

@@ -6,7 +6,14 @@ import time
 import urllib.parse
 
 import pytest
-from browser_helpers import record_reruns, screenshot, wait_for_app, wait_for_charts
+from browser_helpers import (
+    record_reruns,
+    record_runs,
+    screenshot,
+    wait_for_app,
+    wait_for_charts,
+    wait_for_runs,
+)
 from conftest import _free_port, _is_healthy
 from playwright.sync_api import expect
 
@@ -196,13 +203,13 @@ def pick(page, label, option):  # choose in a selectbox by keyboard: focus, type
 
 
 def test_picking_a_cell_reruns_its_panel_alone_and_the_next_stage_keeps_it(page, streamlit_server):
-    reruns = record_reruns(page)  # before goto: the websocket opens with the page
+    reruns, runs = record_reruns(page), record_runs(page)  # before goto: the websocket opens with the page
     page.goto(url(streamlit_server, PAGES[4]))
     wait_for_charts(page, 3, rows=["the", "cat", "sat", "on", "the²", "mat"])
     assert reruns == [""]  # the first run: the whole page
     page.get_by_text("Show me the numbers").click()
-    expect(page.get_by_text("Query the against key the")).to_be_visible()  # the panel is drawn,
-    wait_for_app(page)  # to its end: a pick while its run goes on can be undone by the rest of it
+    expect(page.get_by_text("Query the against key the")).to_be_visible()
+    wait_for_runs(page, runs)  # the panel's run has ended: a pick now is not undone by the rest of it
     pick(page, "Query token (row)", "sat")
     expect(page.get_by_text("Query sat against key the")).to_be_visible()
     assert len(reruns) == 3 and all(reruns[1:])  # opening and picking reran the panel, not the page

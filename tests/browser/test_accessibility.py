@@ -155,7 +155,7 @@ def test_the_walkthrough_works_by_keyboard_alone(page, streamlit_server):
     assert focus_is_visible(page), "Show me the numbers shows no focus"
     page.keyboard.press("Enter")
     expect(page.get_by_text("Query a against key a")).to_be_visible()
-    wait_for_runs(page, runs)  # the panel's run has ended: a pick now is not undone by the rest of it
+    wait_for_runs(page, runs)  # the panel's run has ended: its pickers are final
     tab_to(page, "element.closest('[data-testid=\"stSelectbox\"]')?.textContent.includes('Query token')")
     assert focus_is_visible(page), "the query picker shows no focus"
     # Not yet: choosing another token in it by keyboard. Typing into Streamlit 1.67's selectbox after a Tab

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import charts, render, whatif
+from ui import render, whatif
 from ui.controls import page_setup
 from ui.pages import PAGES
 
@@ -115,11 +115,9 @@ def draw_result(before, after, name):
     (left, left_px), (right, right_px) = render.panel_columns(
         [(new, rows, columns, True), (new, rows, columns, True)]
     )
-    after_alt = charts.describe(new, rows, columns, f"{spec.title} after the edit", kind=spec.kind, **names)
-    change_alt = charts.describe(new - old, rows, columns, f"change in {spec.title}", **names)
     with left:
         st.caption("after the edit")
-        render.draw_figure(
+        render.draw_matrix_figure(
             whatif.shared_after_heatmap(
                 new,
                 mask,
@@ -130,20 +128,27 @@ def draw_result(before, after, name):
                 large=large,
                 **names,
             ),
+            new,
+            rows,
+            columns,
             f"whatif_{name}",
-            after_alt,
+            f"{spec.title} after the edit",
+            kind=spec.kind,
+            **names,
         )
-        render.draw_matrix_table(new, rows, columns, f"whatif_{name}", after_alt)
     with right:
         st.caption("change = after − before")
-        render.draw_figure(
+        render.draw_matrix_figure(
             whatif.shared_change_heatmap(
                 old, new, rows, columns, room=int(right_px or render.room_width()), large=large, **names
             ),
+            new - old,
+            rows,
+            columns,
             f"whatif_{name}_change",
-            change_alt,
+            f"change in {spec.title}",
+            **names,
         )
-        render.draw_matrix_table(new - old, rows, columns, f"whatif_{name}_change", change_alt)
 
 
 st.title(PAGE.title)

@@ -3,7 +3,7 @@ import dataclasses
 import streamlit as st
 
 from attention_core import AttentionInputError
-from ui import charts, render, whatif
+from ui import render, whatif
 from ui.controls import MAX_SENTENCE_CHARS, PAGE_DEFAULTS, page_setup, trace_for
 from ui.pages import PAGES
 
@@ -84,12 +84,9 @@ def draw_difference(first, second):
     old, new = first.weights[head], second.weights[head]
     mask = whatif.changed_cells(old, new)
     st.markdown("**B − A** — the change in weight")
-    alt = charts.describe(
-        new - old, labels, labels, "B − A, the change in weight", row_name="query", column_name="key"
-    )
     (left, left_px), (right, _) = render.columns(2)
     with left:
-        render.draw_figure(
+        render.draw_matrix_figure(
             whatif.shared_change_heatmap(
                 old,
                 new,
@@ -100,10 +97,14 @@ def draw_difference(first, second):
                 column_name="key",
                 large=render.presenting(),
             ),
+            new - old,
+            labels,
+            labels,
             "compare_difference",
-            alt,
+            "B − A, the change in weight",
+            row_name="query",
+            column_name="key",
         )
-        render.draw_matrix_table(new - old, labels, labels, "compare_difference", alt)
     with right:
         st.caption(
             f"{whatif.change_summary(mask, 'weights').capitalize()}"

@@ -93,10 +93,16 @@ def draw_figure(figure, name, alt):
     )
 
 
-def draw_matrix_table(values, rows, columns, name, alt):
-    """Every number of a chart as a real table (a screen reader walks it cell by cell), in an expander
-    below it; made only while the expander is open. ``alt``: the chart's text alternative, the table's name."""
+def draw_matrix_figure(figure, values, rows, columns, name, what, **names):
+    """A figure of the matrix ``values`` [r, c], named for screen readers, with every number below it.
+
+    Its text alternative says ``what`` it is, its shape and where its largest value is (``charts.describe``;
+    ``names``: kind, row_name, column_name); *Numbers as a table* holds every number as a real table (a
+    screen reader walks it cell by cell), made only while it is open.
+    """
     values = np.asarray(values, dtype=np.float64)
+    alt = charts.describe(values, rows, columns, what, **names)
+    draw_figure(figure, name, alt)
     table = st.expander(
         f"Numbers as a table ({values.shape[0]} × {values.shape[1]})", key=f"table_{name}", on_change="rerun"
     )
@@ -118,18 +124,15 @@ def draw_heatmap(values, rows, columns, name, *, room=None, download=True, **opt
     values = np.asarray(values, dtype=np.float64)
     rows, columns = list(rows), list(columns)
     room_px = int(room or room_width())
-    what = (options.get("title") or name).removeprefix("▶ ")
-    alt = charts.describe(
+    draw_matrix_figure(
+        _shared_heatmap(values, rows, columns, room=room_px, **options, large=presenting()),
         values,
         rows,
         columns,
-        what,
-        **{k: v for k, v in options.items() if k in ("kind", "row_name", "column_name")},
+        name,
+        (options.get("title") or name).removeprefix("▶ "),
+        **{key: options[key] for key in ("kind", "row_name", "column_name") if key in options},
     )
-    draw_figure(
-        _shared_heatmap(values, rows, columns, room=room_px, **options, large=presenting()), name, alt
-    )
-    draw_matrix_table(values, rows, columns, name, alt)
     if download:
         st.download_button(
             f"{name}.csv",

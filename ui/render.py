@@ -388,10 +388,13 @@ def draw_numbers(trace, head, stage, i=None):
     """
     tokens = labels(trace)
     # Made only while open: a new visitor's first view is lighter, and a link naming a cell opens it.
-    opened = st.session_state.get(NUMBERS_OPEN) or any(key in st.query_params for key in ("query", "key"))
+    # Opened through its state, not `expanded=`: a changed argument is a new expander, which would take
+    # the keyboard's focus away from the picker a student has just used.
+    if "numbers_box" not in st.session_state:
+        opened = st.session_state.get(NUMBERS_OPEN) or any(key in st.query_params for key in ("query", "key"))
+        st.session_state["numbers_box"] = bool(opened)
     box = st.expander(
         "Show me the numbers",
-        expanded=opened,
         icon=":material/calculate:",
         key="numbers_box",
         on_change="rerun",

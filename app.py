@@ -3,27 +3,20 @@
 Run with `streamlit run app.py`. Every page starts with the same sidebar (ui.controls).
 """
 
-import numpy as np
 import streamlit as st
 
 from attention_core import STAGES
-from ui import frames, render
+from attention_viz import figures
+from ui import render
 from ui.controls import page_setup
 from ui.pages import OVERVIEW, stage_page
 
-THUMBNAIL_CELLS = 64  # a panel is a few hundred pixels wide: MiniLM's 384 columns would be a smear
 THUMBNAIL_PX = 150  # a thumbnail's cells are at most this tall, so both rows of stages fit a screen
 
 settings, trace = page_setup(OVERVIEW)
 head = settings.head
 tokens = render.labels(trace)
 config = trace.config
-x_dims = frames.dim_labels("x", config.d_model)
-qkv_dims = [
-    *frames.dim_labels("q", config.d_k),
-    *frames.dim_labels("k", config.d_k),
-    *frames.dim_labels("v", config.d_v),
-]
 
 st.title("Self-attention, step by step")
 st.markdown(
@@ -33,18 +26,11 @@ st.markdown(
     + ". Each panel is one stage: click its title for the details and the arithmetic."
 )
 
-panels = {  # stage number -> (matrix, row labels, column labels, colour kind); Q, K, V side by side
-    1: (trace.x, tokens, x_dims, "signed"),
-    2: (np.hstack([trace.w_q[head], trace.w_k[head], trace.w_v[head]]), x_dims, qkv_dims, "signed"),
-    3: (np.hstack([trace.q[head], trace.k[head], trace.v[head]]), tokens, qkv_dims, "signed"),
-    4: (trace.scores[head], tokens, tokens, "signed"),
-    5: (trace.scaled[head], tokens, tokens, "signed"),
-    6: (trace.weights[head], tokens, tokens, "weights"),
-    7: (trace.head_outputs[head], tokens, frames.dim_labels("o", config.d_v), "signed"),
-}
+panels = figures.overview_panels(trace, head)  # stage number -> its matrix
 for row in (STAGES[:3], STAGES[3:]):
     for (column, px), stage in zip(render.flow(len(row), len(row)), row, strict=True):
-        matrix, rows, columns, kind = panels[stage.number]
+        panel = panels[stage.number]
+        shown = figures.thumbnail(panel)
         with column:
             st.page_link(
                 stage_page(stage.number).path,
@@ -53,23 +39,21 @@ for row in (STAGES[:3], STAGES[3:]):
                 query_params=settings.link_params,
                 help=stage.summary,
             )
-            shown = matrix[:THUMBNAIL_CELLS, :THUMBNAIL_CELLS]
             render.draw_heatmap(
-                shown,
-                rows[:THUMBNAIL_CELLS],
-                columns[:THUMBNAIL_CELLS],
+                shown.values,
+                shown.rows,
+                shown.columns,
                 f"overview_{stage.number}_{stage.slug}",
                 room=px,
-                kind=kind,
+                kind=panel.kind,
                 numbers=False,
                 colorbar=False,  # a thumbnail's colours are read on its stage page; the cells get the width
                 max_plot=THUMBNAIL_PX,
                 download=False,
             )
-            if shown.shape != matrix.shape:
-                st.caption(
-                    f"The first {shown.shape[0]} × {shown.shape[1]} of {matrix.shape[0]} × {matrix.shape[1]}."
-                )
+            if shown.values.shape != panel.values.shape:
+                (r, c), (rows, columns) = shown.values.shape, panel.values.shape
+                st.caption(f"The first {r} × {c} of {rows} × {columns}.")
 
 if config.n_heads > 1:
     st.subheader("Every head's attention weights")

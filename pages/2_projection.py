@@ -1,6 +1,7 @@
 import streamlit as st
 
-from ui import frames, render
+from attention_viz import frames, text
+from ui import render
 from ui.controls import page_setup
 from ui.pages import stage_page
 
@@ -11,26 +12,8 @@ tokens = render.labels(trace)
 config = trace.config
 x_dims = frames.dim_labels("x", config.d_model)
 
-render.draw_stage_intro(
-    PAGE,
-    "Each token's row of X is multiplied by three **learned weight matrices**. They give every token "
-    "three different roles: W_q turns it into a **query** (what am I looking for?), W_k into a **key** "
-    "(what do I contain?), and W_v into a **value** (what do I pass on if someone attends to me?). "
-    + (
-        "Training has set these matrices: these are MiniLM's own."
-        if render.is_pretrained(trace)
-        else "Training adjusts these matrices; here they are random, scaled by 1/√d_model to keep numbers small."
-    ),
-    r"Q = X W_q + b_q \qquad K = X W_k + b_k \qquad V = X W_v + b_v"
-    if render.is_pretrained(trace)
-    else r"Q = X W_q \qquad K = X W_k \qquad V = X W_v",
-)
-render.draw_shapes(
-    ("X", trace.x.shape),
-    ("W_q", trace.w_q.shape[1:]),
-    ("W_k", trace.w_k.shape[1:]),
-    ("W_v", trace.w_v.shape[1:]),
-)
+render.draw_stage_intro(PAGE, trace)
+render.draw_shapes(*text.shapes(trace, PAGE.stage))
 if config.n_heads > 1:
     st.caption(f"Showing head {head + 1} of {config.n_heads}; every head has its own three matrices.")
 

@@ -1,4 +1,5 @@
-from ui import frames, render
+from attention_viz import frames, text
+from ui import render
 from ui.controls import page_setup
 from ui.pages import stage_page
 
@@ -7,15 +8,8 @@ settings, trace = page_setup(PAGE)
 head = settings.head
 tokens = render.labels(trace)
 
-render.draw_stage_intro(
-    PAGE,
-    "Every token now has three vectors. Its **query** will be compared with every token's **key** to "
-    "decide where to look; the **values** are what gets mixed together once that is decided. "
-    "Q and K must have the same width d_k so that they can be compared with a dot product; "
-    "V may have its own width d_v.",
-    r"q_i = x_i W_q,\quad k_j = x_j W_k,\quad v_j = x_j W_v",
-)
-render.draw_shapes(("Q", trace.q.shape[1:]), ("K", trace.k.shape[1:]), ("V", trace.v.shape[1:]))
+render.draw_stage_intro(PAGE, trace)
+render.draw_shapes(*text.shapes(trace, PAGE.stage))
 panels = [
     (name, role, matrix[head], frames.dim_labels(name.lower(), matrix.shape[-1]))
     for name, role, matrix in (("Q", "queries", trace.q), ("K", "keys", trace.k), ("V", "values", trace.v))

@@ -1,4 +1,5 @@
-from ui import frames, render
+from attention_viz import frames, text
+from ui import render
 from ui.controls import page_setup
 from ui.pages import stage_page
 
@@ -8,16 +9,8 @@ head = settings.head
 tokens = render.labels(trace)
 value_dims = frames.dim_labels("v", trace.v.shape[-1])
 
-render.draw_stage_intro(
-    PAGE,
-    "Each token's new vector is a **weighted average of all the value vectors**, using its row of "
-    'attention weights. A token that attends mostly to "cat" ends up carrying mostly cat\'s value. '
-    "This output is the token's representation, now mixed with the context it attended to.",
-    r"\text{output}_i = \sum_j A_{ij}\, v_j \qquad O = A V",
-)
-render.draw_shapes(
-    ("A", trace.weights.shape[1:]), ("V", trace.v.shape[1:]), ("output", trace.head_outputs.shape[1:])
-)
+render.draw_stage_intro(PAGE, trace)
+render.draw_shapes(*text.shapes(trace, PAGE.stage))
 
 if render.predict_gate(trace, settings, PAGE.stage):
     weights, output = trace.weights[head], trace.head_outputs[head]

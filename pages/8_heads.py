@@ -1,6 +1,7 @@
 import streamlit as st
 
-from ui import frames, render
+from attention_viz import frames
+from ui import render
 from ui.controls import page_setup
 from ui.pages import EXTRA_PAGES
 

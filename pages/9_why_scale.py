@@ -1,7 +1,8 @@
 import streamlit as st
 
 from attention_core import scaling_experiment
-from ui import charts, render
+from attention_viz import charts
+from ui import render
 from ui.controls import page_setup
 from ui.pages import EXTRA_PAGES
 

@@ -1,8 +1,8 @@
-"""Measure the advance widths of the app's font in Chromium, for ui/layout.py's FONT_EM table.
+"""Measure the advance widths of the app's font in Chromium, for attention_viz/layout.py's FONT_EM table.
 
 Run from the repository root: `python scripts/measure_font.py`. It starts the app, opens it in
 Debian's Chromium (the font is Streamlit's own Source Sans, served by the app), measures every
-character below with canvas.measureText at 1000 px, and prints the table to paste into ui/layout.py.
+character below with canvas.measureText at 1000 px, and prints the table to paste into attention_viz/layout.py.
 """
 
 import json

@@ -128,7 +128,9 @@ def heatmap_z(spec):  # -> the heatmap's values; Plotly 6+ sends arrays base64-e
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def expected_labels(tokens):  # written out here rather than taken from ui.frames: a repeat gets "²", "³", …
+def expected_labels(
+    tokens,
+):  # written out here rather than taken from attention_viz.frames: a repeat gets "²", "³", …
     seen = Counter()
     labels = []
     for token in tokens:

@@ -24,7 +24,8 @@ from test_app_pages import (
 )
 
 from attention_core import AttentionConfig, Weights, attend, run_attention
-from ui import frames, whatif
+from attention_viz import frames
+from ui import whatif
 
 WHAT_IF = "pages/12_what_if.py"
 COMPARE = "pages/13_compare.py"

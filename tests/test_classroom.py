@@ -8,8 +8,8 @@ import pytest
 from test_app_pages import assert_full_page, open_page
 
 from attention_core import AttentionConfig, run_attention
-from ui import checks, quiz
-from ui.frames import token_labels
+from attention_viz import checks, quiz
+from attention_viz.frames import token_labels
 from ui.pages import stage_page
 
 SENTENCE = "the cat sat on the mat"

@@ -1,4 +1,4 @@
-"""The layout rule (ui/layout.py): cells, numbers and labels decided by the pixels a chart gets.
+"""The layout rule (attention_viz/layout.py): cells, numbers and labels decided by the pixels a chart gets.
 
 What is drawn is measured in the browser (tests/browser/test_legibility.py); these check the rule's
 arithmetic: labels that are shown have the room they need, more room never shows less, and the text
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ui import layout
+from attention_viz import layout
 
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "[CLS]", "##ing", "river"]
 

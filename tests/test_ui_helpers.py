@@ -1,4 +1,4 @@
-"""The pages' plain helpers (ui.frames, ui.charts, ui.export, ui.numbers), called without running Streamlit.
+"""The pages' plain helpers (attention_viz.frames, attention_viz.charts, attention_viz.export, attention_viz.numbers, and ui.whatif), called without running Streamlit.
 
 Expected values come from the trace of ``run_attention`` or from NumPy in the test, never from the helper.
 """
@@ -22,7 +22,8 @@ from attention_core import (
     score_terms,
     softmax_terms,
 )
-from ui import charts, export, frames, layout, numbers, whatif
+from attention_viz import charts, export, frames, layout, numbers
+from ui import whatif
 
 # Emoji with skin tone and joiners, a flag, right-to-left scripts and HTML: labels must survive all of it.
 ODD_SENTENCE = "<b>x</b> 👍🏽 👨‍👩‍👧 🇫🇷 مرحبا שלום the the"
@@ -34,7 +35,7 @@ def rng_frame(rows, columns, seed=0):
     return frames.matrix_frame(values, rows, columns)
 
 
-# ui.frames
+# attention_viz.frames
 
 
 def test_token_labels_number_repeats_and_keep_other_tokens_as_they_are():
@@ -65,7 +66,7 @@ def test_matrix_frame_labels_rows_and_columns():
     np.testing.assert_array_equal(frame.to_numpy(), matrix)
 
 
-# ui.charts
+# attention_viz.charts
 
 
 def heatmap_trace(figure):
@@ -147,7 +148,7 @@ def test_scaling_figure_draws_both_curves_against_d_k():
     assert figure.layout.yaxis.type == "log"
 
 
-# ui.export
+# attention_viz.export
 
 
 def test_shared_builds_once_for_equal_numbers_and_labels_and_again_for_any_difference():
@@ -227,7 +228,7 @@ def test_trace_json_round_trips_every_array_to_the_last_bit():
         assert restored.tobytes() == value.tobytes(), name
 
 
-# ui.numbers
+# attention_viz.numbers
 
 TRACE = run_attention("the quick brown fox jumps", AttentionConfig(d_k=5, n_heads=2, causal=True, seed=3))
 HEAD, QUERY, KEY = 1, 3, 1  # a later query, so the causal mask hides some keys of its row

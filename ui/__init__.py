@@ -1,5 +1,6 @@
-"""Streamlit-side helpers: the shared sidebar (controls), frames, charts, exports and page drawing.
+"""What the app's pages share that is Streamlit's: the sidebar (controls), drawing (render), the page list,
+the browser sensors (room, focus) and the garbage collector's settings (heap).
 
-Only ``controls`` and ``render`` import Streamlit; ``frames``, ``charts`` and ``export``
-are plain functions that tests call directly.
+What draws a trace without Streamlit (charts, layout, texts, checks, exports, the lesson file) is in
+``attention_viz``.
 """

@@ -357,6 +357,7 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
         st.title(page.title)
         st.info(str(error), icon=":material/edit_note:")
         st.stop()
+    render.draw_lesson_download(trace, settings)
     render.draw_trace_download(trace)
     if render.is_pretrained(trace) and page.stage:
         st.caption(f"{trace.model} · head {settings.head + 1} — real learned weights")

@@ -12,7 +12,7 @@ import gc
 
 import numpy as np
 
-from ui import charts, frames
+from attention_viz import charts, frames
 
 _frozen = False
 

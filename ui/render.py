@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from attention_core import output_terms, score_terms, softmax_terms
-from ui import charts, checks, export, frames, layout, numbers, quiz
+from attention_viz import charts, checks, export, frames, layout, lesson, numbers, quiz, text
 from ui.pages import neighbours
 from ui.room import WIDTH_PX, column_widths
 
@@ -14,6 +14,7 @@ HEADS_PER_ROW = 6  # small per-head heatmaps in rows of six, so MiniLM's twelve 
 HEAD_CELL_PX = 3  # a head's small heatmap keeps cells at least this wide: its pattern stays visible
 MIN_CELL_PX = 6  # a matrix beside others keeps cells at least this wide, or the page stacks them
 MIN_CHART_PX = 150  # Streamlit draws no Plotly chart narrower than this: a column must be at least as wide
+is_pretrained = text.is_pretrained  # the pages ask render
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -146,7 +147,7 @@ def draw_heatmap(values, rows, columns, name, *, room=None, download=True, **opt
         )
 
 
-def draw_shapes(*items):  # ("X", (6, 8)), ... -> one line of shapes
+def draw_shapes(*items):  # ("X", (6, 8)), ... -> one line of shapes (a stage's: text.shapes)
     if presenting():  # the projector keeps to the matrix itself
         return
     st.caption(" · ".join(f"**{name}** {' × '.join(map(str, shape))}" for name, shape in items))
@@ -181,14 +182,11 @@ def draw_style():
     st.html(f"<style>{_STYLE}{_PRESENTER_STYLE if presenting() else ''}</style>")
 
 
-def is_pretrained(trace):
-    return trace.model != "random weights"
-
-
-def draw_stage_intro(page, text, formula):
+def draw_stage_intro(page, trace):  # the stage's title, explanation and formula (attention_viz.text)
+    explanation, formula = text.intro(trace, page.stage)
     st.title(page.title)
     if not presenting():  # on a projector the teacher speaks; the screen keeps the formula
-        st.markdown(text)
+        st.markdown(explanation)
     st.latex(formula)
 
 
@@ -244,6 +242,30 @@ def draw_nav(page, settings):
             icon=":material/arrow_forward:",
             query_params=settings.link_params,
         )
+
+
+def draw_lesson_download(trace, settings):
+    """The current view as one HTML file that needs no server (attention_viz.lesson), made when clicked."""
+    tokens = labels(trace)
+    # The picks dict itself: a pick reruns only its panel, so the file reads the cell when it is made.
+    picks = st.session_state.setdefault(CELL_PICKS, {})
+
+    def index(key):
+        label = picks.get(key)
+        return tokens.index(label) if label in tokens else 0
+
+    st.sidebar.download_button(
+        "Download this lesson (HTML)",
+        lambda: lesson.lesson_html(
+            trace, lesson.View(settings.head, index("query"), index("key"), settings.sentence)
+        ),
+        file_name="attention_lesson.html",
+        on_click="ignore",
+        mime="text/html",
+        icon=":material/school:",
+        width="stretch",
+        help="Every stage of this view in one file that opens in any browser, offline, and prints as a handout.",
+    )
 
 
 def draw_trace_download(trace):

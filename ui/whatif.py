@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from attention_core import Weights, attend
-from ui import charts, frames
+from attention_viz import charts, frames
 
 TARGETS = ("x", "w_q", "scores")  # what the "What if?" page lets the student edit
 EDIT_LIMIT = 1000.0  # typed numbers are held within ±this: far past anything instructive, no overflow

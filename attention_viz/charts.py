@@ -9,7 +9,7 @@ import plotly.colors
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ui import layout
+from attention_viz import layout
 
 # Colour scales as explicit lists (Plotly.js knows neither "_r" nor every name plotly.py accepts):
 # RdBu reversed, blue below zero, red above, white at zero, rated colour-blind safe by ColorBrewer;

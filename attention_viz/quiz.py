@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attention_core import output_terms
-from ui.frames import token_labels
+from attention_viz.frames import token_labels
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""Downloads: a matrix as CSV with its labels, the whole trace as one JSON document."""
+
+import base64
+import dataclasses
+import json
+
+import numpy as np
+
+
+def frame_csv(frame):  # DataFrame -> UTF-8 CSV bytes, row and column labels included
+    return frame.to_csv(index=True, float_format="%.17g").encode("utf-8")
+
+
+def trace_json(trace, packed=False):  # AttentionTrace -> JSON text: config, tokens and every array
+    """Every array as nested lists; or, ``packed``, as its float64 bytes in base64 (exact, and about half the
+    size: the lesson file embeds it so, and unpacks it to nested lists when the student downloads it)."""
+    document = {
+        "model": trace.model,
+        "config": dataclasses.asdict(trace.config),
+        "tokens": list(trace.tokens),
+    }
+    for field in dataclasses.fields(trace):
+        value = getattr(trace, field.name)
+        if isinstance(value, np.ndarray):
+            pack = packed and value.dtype.kind == "f"  # the mask stays true / false
+            document[field.name] = _packed(value) if pack else value.tolist()  # every digit of the float64
+    document["divisor"] = trace.divisor
+    return json.dumps(document, ensure_ascii=False)
+
+
+def _packed(array):  # -> {"shape", "float64" or "float32": base64 of the little-endian bytes}
+    data = np.ascontiguousarray(array, dtype="<f8")
+    narrow = data.astype("<f4")
+    if np.array_equal(narrow, data, equal_nan=True):  # MiniLM's weights are float32: half the bytes, exact
+        return {"shape": list(data.shape), "float32": base64.b64encode(narrow.tobytes()).decode("ascii")}
+    return {"shape": list(data.shape), "float64": base64.b64encode(data.tobytes()).decode("ascii")}

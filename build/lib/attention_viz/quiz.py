@@ -1,0 +1,79 @@
+"""Predict, then reveal: questions made from the current trace, and how close a guess was.
+
+Plain functions (no Streamlit): the questions come from the sentence and numbers at hand, never from a
+fixed example, and the tests check each answer against the trace.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from attention_core import output_terms
+from attention_viz.frames import token_labels
+
+
+@dataclass(frozen=True)
+class Question:
+    prompt: str  # may contain tokens: user text, to escape before rendering as markdown
+    options: tuple  # token labels to choose from; empty for a numeric answer
+    answer: object  # the right label, or the right number
+    tolerance: float  # a numeric guess this close counts as right
+    reveal: str  # one sentence saying why the answer is what it is
+
+
+def question_for(trace, head, stage, draw):  # -> Question about stage 4..7, chosen by the integer draw
+    labels = token_labels(trace.tokens)
+    n = len(labels)
+    rng = np.random.default_rng(draw)
+    i = int(rng.integers(n))
+    allowed = np.flatnonzero(trace.mask[i])
+    j = int(rng.choice(allowed))
+    query, key = labels[i], labels[j]
+    if stage == 4:
+        scores = np.where(trace.mask[i], trace.scores[head, i], -np.inf)
+        best = int(np.argmax(scores))
+        return Question(
+            f"Which key gets the highest raw score from the query “{query}”?",
+            tuple(labels[k] for k in allowed),
+            labels[best],
+            0.0,
+            f"q·k is largest for “{labels[best]}”: {trace.scores[head, i, best]:.2f}.",
+        )
+    if stage == 5:
+        raw, scaled = trace.scores[head, i, j], trace.scaled[head, i, j]
+        return Question(
+            f"The raw score of “{query}” with “{key}” is {raw:.2f}. Roughly what is it after dividing "
+            f"by {trace.divisor:.3g} (√d_k × temperature)?",
+            (),
+            float(scaled),
+            max(0.05, 0.1 * abs(float(scaled))),
+            f"{raw:.2f} / {trace.divisor:.3g} = {scaled:.2f}.",
+        )
+    if stage == 6:
+        best = int(np.argmax(trace.weights[head, i]))
+        return Question(
+            f"Which token will “{query}” attend to most?",
+            tuple(labels[k] for k in allowed),
+            labels[best],
+            0.0,
+            f"Its largest softmax weight, {trace.weights[head, i, best]:.2f}, goes to “{labels[best]}”.",
+        )
+    sizes = np.linalg.norm(output_terms(trace, head, i).contributions, axis=1)  # |weight_j × v_j|
+    best = int(np.argmax(sizes))
+    return Question(
+        f"Which token's value vector adds the most to the output of “{query}” (the longest weight × V)?",
+        tuple(labels[k] for k in allowed),
+        labels[best],
+        0.0,
+        f"weight × V is longest for “{labels[best]}”: weight {trace.weights[head, i, best]:.2f}, "
+        f"length {sizes[best]:.2f}. A big weight on a short value vector can add less than a smaller one.",
+    )
+
+
+def grade(question, guess):  # -> (right, a sentence saying how close)
+    if question.options:
+        right = guess == question.answer
+        return right, "Right!" if right else f"Not quite: the answer is “{question.answer}”."
+    off = abs(float(guess) - question.answer)
+    right = off <= question.tolerance
+    return right, f"{'Close enough' if right else 'Not quite'}: you were off by {off:.2f}."

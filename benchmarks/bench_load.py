@@ -279,8 +279,12 @@ async def settled_rss(
 # --- One browser tab -----------------------------------------------------------------------------
 
 
-async def http_get(base_url: str, path: str, cookies: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    """A plain HTTP/1.1 GET -> (status, cookies it set, body): what a browser's first requests are."""
+async def http_get(
+    base_url: str, path: str, cookies: dict[str, str]
+) -> tuple[int, dict[str, str], bytes, dict[str, str]]:
+    """A plain HTTP/1.1 GET -> (status, cookies it set, body, headers): what a browser's first requests are.
+
+    Headers are keyed in lower case (the last of a repeated one)."""
     host, port = _host_port(base_url)
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -293,13 +297,14 @@ async def http_get(base_url: str, path: str, cookies: dict[str, str]) -> tuple[i
         writer.close()
     head, _, body = reply.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    set_cookies = {}
+    set_cookies, headers = {}, {}
     for line in header_lines:
         name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
         if name.strip().lower() == "set-cookie":
             key, _, val = value.strip().split(";", 1)[0].partition("=")
             set_cookies[key] = val
-    return int(status_line.split()[1]), set_cookies, body
+    return int(status_line.split()[1]), set_cookies, body, headers
 
 
 @dataclass
@@ -330,14 +335,18 @@ class BrowserTab:
         self.cache: dict[str, list] = {}  # hash -> [raw message, run count when last used]
         self.cache_runs = 0
         self.max_cache_age = 2  # new_session.config.max_cached_message_age
+        self.cookies: dict[str, str] = {}  # as a browser keeps them: a balancer's sticky cookie among them
+        self.replicas: list[str] = []  # behind a balancer (deploy/haproxy.cfg): the replica of each reply
 
     async def open(self) -> None:
-        cookies: dict[str, str] = {}
+        """The frontend's first two requests, then the websocket; a reconnect sends the cookies it has."""
+        cookies = self.cookies
         for path in ("/_stcore/health", "/_stcore/host-config"):  # the frontend's first two requests
-            status, set_cookies, _ = await http_get(self.base_url, path, cookies)
+            status, set_cookies, _, headers = await http_get(self.base_url, path, cookies)
             if status != 200:
                 raise RuntimeError(f"GET {path}: HTTP {status}")
             cookies.update(set_cookies)
+            self.replicas += [headers["x-replica"]] if "x-replica" in headers else []
         # The frontend passes the xsrf cookie's value as the second subprotocol; the server checks that it
         # decodes to the same token as the cookie sent with the handshake.
         subprotocols = ["streamlit", cookies[XSRF_COOKIE]] if XSRF_COOKIE in cookies else ["streamlit"]
@@ -350,6 +359,9 @@ class BrowserTab:
             max_size=None,  # Streamlit's own limit is 200 MB
             open_timeout=RUN_TIMEOUT_S,
         )
+        handshake = self.ws.response.headers
+        self.replicas += [handshake["X-Replica"]] if "X-Replica" in handshake else []
+        self.page_hash = ""  # a new session: the page is named by its URL again
 
     async def close(self) -> None:
         if self.ws is None:
@@ -485,6 +497,7 @@ class RunResult:
     cache_hits: int = 0  # elements the server sent as ref_hash, read from the tab's cache
     started: float = 0.0  # perf_counter() at the send, for the scenario's wall time
     finished: float = 0.0
+    replicas: tuple = ()  # behind a balancer: the replica of each HTTP reply and of the websocket's
 
 
 async def run_sessions(
@@ -543,6 +556,7 @@ async def run_sessions(
                         cache_hits=run.cache_hits,
                         started=started,
                         finished=time.perf_counter(),
+                        replicas=tuple(tab.replicas),
                     )
                 )
         finally:

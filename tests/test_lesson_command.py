@@ -1,6 +1,6 @@
 """The lesson file (attention_viz.lesson) and the package: the command, its messages, the file's contents.
 
-The file in a browser (offline, stepping, printing, revealing) is tested in tests/browser/test_lesson.py.
+The file in a browser (offline, stepping, printing, revealing) is tested in tests/browser/test_lesson_in_browser.py.
 """
 
 import base64

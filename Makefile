@@ -9,7 +9,7 @@ IMAGE ?= attention-visualizer
 PORT ?= 8501
 PYTEST_ARGS ?=
 
-.PHONY: run test test-browser-repeat docker-build docker-run bench clean
+.PHONY: run test test-browser-repeat cluster docker-build docker-run bench clean
 
 # The server's settings are in .streamlit/config.toml, the same for `make run`, Docker and the tests.
 run: $(VENV)/.installed-run
@@ -29,6 +29,13 @@ test-browser-repeat: $(VENV)/.installed-test
 		echo "== browser suite, run $$run of $(RUNS)"; \
 		REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/browser $(PYTEST_ARGS); \
 	done
+
+# REPLICAS app processes on 127.0.0.1 behind Debian's haproxy on PORT (8600 here unless PORT is given),
+# with deploy/haproxy.cfg; in the foreground, Ctrl-C stops them all. Needs: sudo apt-get install haproxy
+REPLICAS ?= 3
+CLUSTER_PORT := $(if $(filter command line environment,$(origin PORT)),$(PORT),8600)
+cluster: $(VENV)/.installed-run
+	$(BIN)/python deploy/cluster.py --replicas $(REPLICAS) --port $(CLUSTER_PORT)
 
 docker-build:
 	docker build -t $(IMAGE) .

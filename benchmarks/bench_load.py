@@ -47,6 +47,7 @@ Uses only the standard library, ``websockets`` and ``streamlit.proto``.
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import importlib.metadata
@@ -567,6 +568,13 @@ async def run_sessions(
 
 
 # --- Statistics and tables -----------------------------------------------------------------------
+
+
+def run_in_thread(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, same pytest process)
+    leaves an event loop running in the main thread, where asyncio.run refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def percentile(values: list[float], fraction: float) -> float | None:  # nearest rank

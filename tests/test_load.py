@@ -5,8 +5,6 @@ the protocol); every run must finish, show its own sentence and never another se
 not asserted: other work may share the machine.
 """
 
-import asyncio
-import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,9 @@ from benchmarks.bench_load import (
     run_sessions,
     start_server,
 )
+from benchmarks.bench_load import (
+    run_in_thread as run_async,
+)
 
 ARTIFACTS = REPO / "artifacts"
 
@@ -31,13 +32,6 @@ ARTIFACTS = REPO / "artifacts"
 def app_server() -> Iterator[Server]:
     with start_server(REPO, "app.py", log_path=ARTIFACTS / "test-load-server.log") as server:
         yield server
-
-
-def run_async(coroutine):
-    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, same pytest process)
-    leaves an event loop running in the main thread, where asyncio.run refuses to start another."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _describe(results) -> str:

@@ -1,0 +1,1 @@
+"""Deployment: deploy/cluster.py (make cluster) is importable for the tests."""

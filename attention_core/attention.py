@@ -166,9 +166,9 @@ def weighted_sum(weights, v):  # [h, n, n], [h, n, d_v] -> [h, n, d_v]
     return weights @ v  # row i = sum_j weights[i, j] * v_j
 
 
-def concat_heads(head_outputs):  # [h, n, d_v] -> [n, h * d_v]
-    h, n, d_v = head_outputs.shape
-    return head_outputs.transpose(1, 0, 2).reshape(n, h * d_v)  # head 0's columns first
+def concat_heads(head_outputs):  # [..., h, n, d_v] -> [..., n, h * d_v] (training adds a batch axis)
+    *batch, h, n, d_v = head_outputs.shape
+    return head_outputs.swapaxes(-3, -2).reshape(*batch, n, h * d_v)  # head 0's columns first
 
 
 def output_projection(concat, w_o, b_o):  # [n, h * d_v], [h * d_v, d_model], [d_model] -> [n, d_model]

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from attention_core.attention import (
+    AttentionConfig,
+    AttentionInputError,
+    Weights,
+    attend,
     attention_scores,
     causal_mask,
     concat_heads,
@@ -26,7 +30,7 @@ from attention_core.attention import (
     softmax,
     weighted_sum,
 )
-from attention_core.tokens import positional_encoding
+from attention_core.tokens import positional_encoding, tokenize
 
 # The tasks' words: token t is WORDS[t]. Sixteen, so that "repeated_word" can also name 16 positions.
 WORDS = (
@@ -48,6 +52,7 @@ WORDS = (
     "hat",
 )
 LENGTH = 8  # tokens in a training sentence
+STEPS = 800  # a training run's length: every task is learned well before (benchmarks/bench_training.py)
 
 
 class TinyModel:
@@ -171,6 +176,7 @@ class Task:
 
     name: str
     title: str  # for the page
+    explanation: str  # one sentence: what each token must do
     looks_at: object  # [b, n] tokens -> [b, n] the position each token must attend to (-1: no target)
     says_position: bool  # True: the target is that position's number; False: the word found there
     probe: tuple  # the sentence the page shows, as words
@@ -204,10 +210,12 @@ class Task:
 TASKS = {
     task.name: task
     for task in (
-        Task("previous_token", "Say the word before", previous_positions, False, ("the", "cat", "sat", "on", "a", "red", "mat")),
-        Task("first_token", "Say the first word", first_positions, False, ("a", "dog", "ran", "to", "the", "big", "box")),
+        Task("previous_token", "Say the word before", "Each word must say which word came just before it: it has to attend to the previous position.", previous_positions, False, ("the", "cat", "sat", "on", "a", "red", "mat")),
+        Task("first_token", "Say the first word", "Every word must say the sentence's first word: it has to attend to position 0.", first_positions, False, ("a", "dog", "ran", "to", "the", "big", "box")),
         Task(
-            "repeated_word", "Point at a word's first occurrence", first_occurrence_positions, True,
+            "repeated_word", "Point at a word's first occurrence",
+            "When a word comes back, it must say where it first appeared: it has to find the same word earlier "
+            "in the sentence, whatever the distance.", first_occurrence_positions, True,
             ("the", "cat", "sat", "on", "the", "mat"), repeats=True,
         ),
     )
@@ -248,7 +256,7 @@ def snapshot(model, step, probe):
 
 
 def train(
-    task, steps=800, seed=0, *, d_model=32, d_k=16, batch=64, learning_rate=0.02, every=10, progress=None
+    task, steps=STEPS, seed=0, *, d_model=32, d_k=16, batch=64, learning_rate=0.02, every=10, progress=None
 ):
     """Train a TinyModel on ``task`` (a name in TASKS) with Adam; -> TrainingRun. Deterministic for a seed.
 
@@ -278,3 +286,26 @@ def train(
             if progress:
                 progress(step, steps)
     return TrainingRun(task, losses, accuracies, model, snapshots)
+
+
+def trained_trace(run, sentence):  # TrainingRun, str -> AttentionTrace: the seven stages with learned weights
+    """The sentence through the trained layer, as the app's stage pages show any model."""
+    words = tokenize(sentence)
+    unknown = [word for word in words if word.lower() not in WORDS]
+    if not words or unknown:
+        raise AttentionInputError(
+            f"The trained model knows only these {len(WORDS)} words: {', '.join(WORDS)}"
+            + (f"; “{unknown[0]}” is not one of them." if unknown else ".")
+        )
+    if len(words) > 64:
+        raise AttentionInputError(f"That is {len(words)} tokens; the limit is 64. Shorten the sentence.")
+    p = run.model.params
+    h, d_model, d_k = p["w_q"].shape
+    config = AttentionConfig(
+        d_model=d_model, d_k=d_k, d_v=d_k, n_heads=h, positional="sinusoidal", causal=run.model.causal
+    )
+    positional = positional_encoding(len(words), d_model)
+    x = p["embedding"][[WORDS.index(word.lower()) for word in words]] + positional
+    no_bias = np.zeros((h, d_k))
+    weights = Weights(p["w_q"], p["w_k"], p["w_v"], p["w_o"], no_bias, no_bias, no_bias, np.zeros(d_model))
+    return attend(config, words, x, positional, weights, model=f"trained: {run.task.title.lower()}")

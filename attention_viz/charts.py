@@ -315,3 +315,29 @@ def head_grid(weights, row_titles, column_titles, room=layout.ROOM_PX):
         {"xref": "paper", "yref": "paper", "showarrow": False, "font": font, **title} for title in titles
     ]
     return figure(data, chart_layout)
+
+
+def training_curve(values, title, step, room):  # [steps] -> a line over the training steps, marked at step
+    steps = np.arange(1, len(values) + 1)
+    data = [
+        {
+            "type": "scatter",
+            "x": steps,
+            "y": values,
+            "mode": "lines",
+            "name": title,
+            "line": {"color": LINE_COLORS[0]},
+        }
+    ]
+    layout = {
+        "width": int(room),
+        "height": 220,
+        "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
+        "title": {"text": title, "font": {"size": 14}, "x": 0.02},
+        "xaxis": {"title": {"text": "step"}},
+        "yaxis": {"rangemode": "tozero"},
+        "shapes": [{"type": "line", "x0": step, "x1": step, "y0": 0, "y1": 1, "yref": "paper",
+                    "line": {"color": LINE_COLORS[1], "width": 2}}],
+        "showlegend": False,
+    }  # fmt: skip
+    return figure(data, layout)

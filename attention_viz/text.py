@@ -79,12 +79,35 @@ PRETRAINED = {
 }
 
 
-def is_pretrained(trace):
-    return trace.model != "random weights"
+TRAINED = {  # the layer trained on a small task (attention_core.training)
+    1: (
+        INTRO[1][0].replace(
+            "here they are random but fixed (the same word always gets the same row)",
+            "these were learned with the layer, on its task",
+        ),
+        INTRO[1][1],
+    ),
+    2: (
+        INTRO[2][0].replace(
+            "Training adjusts these matrices; here they are random, scaled by 1/√d_model to keep numbers small.",
+            "These were learned: the layer was trained on its task from random ones (see *Watch it learn*).",
+        ),
+        INTRO[2][1],
+    ),
+}
+
+
+def is_trained(trace):  # the layer trained on a small task (attention_core.training)
+    return trace.model.startswith("trained: ")
+
+
+def is_pretrained(trace):  # MiniLM (or another BERT encoder from ATTENTION_MODEL_DIR)
+    return trace.model != "random weights" and not is_trained(trace)
 
 
 def intro(trace, stage):  # -> (explanation as markdown, formula as LaTeX)
-    return (PRETRAINED if is_pretrained(trace) else {}).get(stage, INTRO[stage])
+    extra = PRETRAINED if is_pretrained(trace) else TRAINED if is_trained(trace) else {}
+    return extra.get(stage, INTRO[stage])
 
 
 def title(stage):  # -> "4. Raw scores"

@@ -25,10 +25,11 @@ from ui.pages import PAGES
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT_S = 30  # the first run in a process imports Plotly and pandas
-NO_TRACE = "pages/10_glossary.py"  # the one page that computes nothing, so it has no message for bad input
+# Pages that compute no trace of the sentence, so they have no message for bad input
+NO_TRACE = ("pages/10_glossary.py", "pages/14_watch_it_learn.py")
 MODEL_VIEW = "pages/11_model_view.py"  # the pretrained model's page: with the random model, only a pointer
 PAGE_IDS = [Path(page.path).stem for page in PAGES]
-CHART_PAGES = [page.path for page in PAGES if page.path not in (NO_TRACE, MODEL_VIEW)]
+CHART_PAGES = [page.path for page in PAGES if page.path not in (*NO_TRACE, MODEL_VIEW)]
 DEFAULTS = AttentionConfig()
 DEFAULT_VALUES = {  # the sidebar's widgets when the URL says nothing
     "sentence": DEFAULT_SENTENCE,
@@ -193,7 +194,7 @@ def user_text_lines(path, tokens):
 def assert_sentence_handled(at, path, sentence):
     """A refused sentence gets a clear message; any other is drawn, and shown as typed, never as markup."""
     assert_full_page(at, path)
-    if path == NO_TRACE:
+    if path in NO_TRACE:
         assert at.title
         return
     if sentence in REFUSED:

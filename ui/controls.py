@@ -9,6 +9,7 @@ view" always spells them out.
 """
 
 import math
+import threading
 import urllib.parse
 from dataclasses import dataclass
 
@@ -16,6 +17,9 @@ import streamlit as st
 
 from attention_core import AttentionConfig, AttentionInputError, pretrained, run_attention, tokenize
 from attention_core.attention import POSITIONAL_KINDS
+from attention_core.training import STEPS as TRAINING_STEPS
+from attention_core.training import TASKS, train, trained_trace
+from attention_viz import text
 from ui import focus, heap, render, room
 from ui.pages import PAGES
 
@@ -35,6 +39,8 @@ class Settings:
     model: str = "random"  # one of MODELS
     predict: bool = False  # stages 4-7 ask for a guess before showing their numbers
     layer: int = 0  # the pretrained model's layer, 0-based as in Hugging Face
+    task: str = "previous_token"  # the trained model's task (attention_core.training.TASKS)
+    train_seed: int = 0  # and the seed it was trained with
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ CONTROLS = {
         Control("present", False),
         Control("predict", False),
         Control("layer", 0),
+        Control("task", "previous_token"),
+        Control("train_seed", 0),
     )
 }
 NUMBER_SETTINGS = (  # the random model's whole-number settings: key, label, range, help; two to a row
@@ -77,12 +85,15 @@ NUMBER_SETTINGS = (  # the random model's whole-number settings: key, label, ran
     ("d_v", "d_v", 1, 64, "Width of each value vector."),
     ("heads", "Heads", 1, 8, "Independent attention heads, each with its own W_q, W_k, W_v."),
 )
-MODELS = ("random", "MiniLM")  # the small random-weights model, or the pretrained all-MiniLM-L6-v2
+# The small random-weights model, the pretrained all-MiniLM-L6-v2, or a layer trained here on a small task.
+MODELS = ("random", "MiniLM", "trained")
+TRAINING_PAGE = "watch_it_learn"  # draws the task and seed itself
 PRETRAINED_HEADS = 12
 CELL_KEYS = ("query", "key")  # cell selectors drawn by the stage pages; the first token is their default
 PAGE_DEFAULTS = {  # other widgets a page binds to the URL, with their defaults
     "compare_sentence": "the dog sat on the mat",  # one word away from DEFAULT_SENTENCE
     "compare_mode": "another sentence",
+    "step": TRAINING_STEPS,  # Watch it learn's slider: the end of training
 }
 
 
@@ -110,7 +121,25 @@ def _sentence_ui():
     )
 
 
-def _model_ui(status):  # -> (model, layer); the pretrained option is explained and disabled where absent
+def training_ui(place):  # -> (task, seed) of the trained model; in the sidebar, or on Watch it learn
+    # The task's own name, not its title: a bound selectbox writes the text it shows into the URL.
+    task = place.selectbox("Task", list(TASKS), key="task", bind="query-params")
+    seed = place.number_input("Training seed", 0, 999, 0, key="train_seed", bind="query-params")
+    return task, seed
+
+
+def _training_choice():  # -> {"task", "train_seed"}: as drawn, or still only in the URL; usable values only
+    task = st.session_state.get("task", st.query_params.get("task"))
+    seed = str(st.session_state.get("train_seed", st.query_params.get("train_seed", "")))
+    return {
+        "task": task if task in TASKS else CONTROLS["task"].default,
+        "train_seed": int(seed) if seed.isdigit() and int(seed) <= 999 else CONTROLS["train_seed"].default,
+    }
+
+
+def _model_ui(
+    status, page
+):  # -> (model, layer); the pretrained option is explained and disabled where absent
     sidebar = st.sidebar
     model = sidebar.radio(
         "Model",
@@ -120,12 +149,17 @@ def _model_ui(status):  # -> (model, layer); the pretrained option is explained 
         horizontal=True,
         disabled=not status.available,
         help="random: small random weights, numbers you can read. MiniLM: the pretrained "
-        "all-MiniLM-L6-v2 (6 layers × 12 heads), computed here step by step in NumPy.",
+        "all-MiniLM-L6-v2 (6 layers × 12 heads), computed here step by step in NumPy. trained: one "
+        "layer trained here on a small task (see Watch it learn); it knows 16 words.",
     )
     if not status.available:
         sidebar.caption(f"The pretrained model is unavailable: {render.escape_markdown(status.message)}")
         return "random", 0
     if model == "random":
+        return model, 0
+    if model == "trained":
+        if page.url_path != TRAINING_PAGE:
+            training_ui(sidebar)
         return model, 0
     layer = sidebar.selectbox(
         "Layer", range(6), key="layer", bind="query-params", help="0 reads the embeddings."
@@ -133,12 +167,15 @@ def _model_ui(status):  # -> (model, layer); the pretrained option is explained 
     return model, layer
 
 
-def _settings_ui(pretrained):  # draws the setting widgets -> dict of values
+def _settings_ui(model):  # draws the setting widgets -> dict of values
     sidebar = st.sidebar
     values = {}
+    pretrained = model != "random"  # MiniLM and the trained layer have their own sizes
     with sidebar.expander("Model settings", expanded=False, icon=":material/tune:"):
         if pretrained:
-            st.caption("These set the random-weights model; MiniLM has its own sizes and weights.")
+            st.caption(
+                "These set the random-weights model; the other models have their own sizes and weights."
+            )
         columns = st.columns(2)
         for index, (key, label, low, high, help_text) in enumerate(NUMBER_SETTINGS):
             values[key] = columns[index % 2].number_input(
@@ -187,7 +224,7 @@ def _settings_ui(pretrained):  # draws the setting widgets -> dict of values
         disabled=pretrained,
         help="Each token may only attend to itself and the tokens before it.",
     )
-    heads = PRETRAINED_HEADS if pretrained else values["heads"]
+    heads = {"MiniLM": PRETRAINED_HEADS, "trained": 1}.get(model, values["heads"])
     values["predict"] = sidebar.toggle(
         "Predict first",
         False,
@@ -268,9 +305,32 @@ def pretrained_attentions(sentence):  # -> [layers, heads, n, n]
     return pretrained.load_pretrained().attentions(sentence)
 
 
+_TRAINED = {}  # (task, seed) -> TrainingRun, oldest first; every session of the process shares them
+_TRAINING = threading.Lock()
+
+
+def training_run(task, seed, progress=None):  # -> TrainingRun, trained once per process and shared by all
+    """``progress(step, steps)`` while it trains (st.cache_resource would not let it draw a progress bar).
+
+    One training at a time: a class asking for the same run at once waits for the first and shares it."""
+    with _TRAINING:
+        if (task, seed) not in _TRAINED:
+            _TRAINED[(task, seed)] = train(task, seed=seed, progress=progress)
+            if len(_TRAINED) > 16:  # about 1 MB each
+                del _TRAINED[next(iter(_TRAINED))]
+        return _TRAINED[(task, seed)]
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def compute_trained_trace(sentence, task, seed):  # -> AttentionTrace through the trained layer
+    return trained_trace(training_run(task, seed), sentence)
+
+
 def trace_for(settings):  # -> AttentionTrace of the chosen model
     if settings.model == "random":
         return compute_trace(settings.sentence, settings.config)
+    if settings.model == "trained":
+        return compute_trained_trace(settings.sentence, settings.task, settings.train_seed)
     return compute_pretrained_trace(settings.sentence, settings.layer)
 
 
@@ -299,10 +359,9 @@ def controls(page):  # draws the sidebar -> Settings
     _carry_over(page)
     st.session_state.pop(render.CELL_CHANGED, None)  # this run draws the view link with the current cell
     sentence = _sentence_ui()
-    model, layer = _model_ui(model_status())
-    values = {"sentence": sentence, "model": model, "layer": layer} | _settings_ui(
-        pretrained=model != "random"
-    )
+    model, layer = _model_ui(model_status(), page)
+    values = {"sentence": sentence, "model": model, "layer": layer} | _settings_ui(model)
+    values |= _training_choice()
     st.session_state["ui_values"] = values
     for note in _notices(raw_params, values):
         st.toast(note, icon=":material/link_off:")
@@ -312,7 +371,7 @@ def controls(page):  # draws the sidebar -> Settings
     }
     # What a page's own widgets chose (kept in the session, or still only in an opened link's URL),
     # unless it is their default; the chosen cell only in the view's link (page links: _carry_over).
-    first = "[CLS]" if model != "random" else next(iter(tokenize(values["sentence"])), None)
+    first = "[CLS]" if model == "MiniLM" else next(iter(tokenize(values["sentence"])), None)
     chosen = {
         key: st.session_state.get(key) or st.query_params.get(key) for key in (*CELL_KEYS, *PAGE_DEFAULTS)
     }
@@ -332,9 +391,12 @@ def controls(page):  # draws the sidebar -> Settings
         scale=values["scale"],
         temperature=values["temperature"],
     )
-    heads = PRETRAINED_HEADS if model != "random" else values["heads"]
+    heads = {"MiniLM": PRETRAINED_HEADS, "trained": 1}.get(model, values["heads"])
     head = min(values["head"], heads) - 1
-    return Settings(values["sentence"], config, head, link_params, model, values["predict"], layer)
+    return Settings(
+        values["sentence"], config, head, link_params, model, values["predict"], layer,
+        values["task"], values["train_seed"],
+    )  # fmt: skip
 
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
@@ -361,4 +423,8 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     render.draw_trace_download(trace)
     if render.is_pretrained(trace) and page.stage:
         st.caption(f"{trace.model} · head {settings.head + 1} — real learned weights")
+    elif text.is_trained(trace) and page.stage:
+        st.caption(
+            f"A layer {trace.model} (seed {settings.train_seed}) — its weights were learned on *Watch it learn*"
+        )
     return settings, trace

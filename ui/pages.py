@@ -35,6 +35,7 @@ EXTRA_PAGES = (
     Page("pages/11_model_view.py", "MiniLM: every head", ":material/grid_view:"),
     Page("pages/12_what_if.py", "What if? Edit a number", ":material/edit:"),
     Page("pages/13_compare.py", "Compare two runs", ":material/compare:"),
+    Page("pages/14_watch_it_learn.py", "Watch it learn", ":material/model_training:"),
 )
 PAGES = (OVERVIEW, *STAGE_PAGES, *EXTRA_PAGES)
 

@@ -241,3 +241,43 @@ def test_a_guess_reruns_its_question_alone_and_reveal_shows_the_numbers(page, st
     expect(page.get_by_text("Right so far:")).to_be_visible()
     # Reveal too was sent as a rerun of the question; the server then reran the page (st.rerun) for its numbers.
     assert reruns[0] == "" and all(reruns[1:])
+
+
+# True once the fourth chart (the attention weights) holds exactly these numbers; while it redraws, not yet.
+SHOWS_WEIGHTS = """z => {
+  const drawn = document.querySelectorAll('.js-plotly-plot')[3]?._fullData?.[0]?.z;
+  return drawn !== undefined && drawn.length === z.length
+    && z.every((row, i) => row.length === drawn[i].length && row.every((value, j) => value === drawn[i][j]));
+}"""
+
+
+def test_watch_it_learn_moves_through_training_with_its_slider(page, streamlit_server):
+    """The slider, by keyboard: the attention weights drawn are the trained snapshot of that step."""
+    import numpy as np
+
+    from attention_core.training import train
+
+    run = train("first_token", seed=1)
+    page.goto(f"{streamlit_server}/watch_it_learn?task=first_token&train_seed=1")
+    wait_for_app(page, charts=6)
+    weights_chart = page.locator(".js-plotly-plot").nth(3)  # loss, accuracy, raw scores, then the weights
+
+    def weights_drawn():
+        return np.array(weights_chart.evaluate("chart => chart._fullData[0].z.map(row => Array.from(row))"))
+
+    np.testing.assert_array_equal(weights_drawn(), run.snapshots[-1].weights)
+    page.get_by_role("slider", name="Training step").focus()
+    page.keyboard.press("Home")  # to the random start
+    expect(page.get_by_text("Step 0: the random start.")).to_be_visible()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('step') === '0'")
+    wait_for_app(page, charts=6)
+    page.wait_for_function(
+        SHOWS_WEIGHTS,
+        arg=run.snapshots[0].weights.tolist(),
+    )
+    page.keyboard.press("ArrowRight")  # one slider step: 10 training steps
+    expect(page.get_by_text("Step 10 of 800", exact=False)).to_be_visible()
+    page.wait_for_function(
+        SHOWS_WEIGHTS,
+        arg=run.snapshots[1].weights.tolist(),
+    )

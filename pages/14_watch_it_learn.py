@@ -1,0 +1,94 @@
+import streamlit as st
+
+from attention_core.training import TASKS, WORDS, probe_tokens
+from attention_viz import charts, frames
+from ui import render
+from ui.controls import page_setup, training_run, training_ui
+from ui.pages import EXTRA_PAGES, stage_page
+
+PAGE = EXTRA_PAGES[-1]
+settings, _ = page_setup(PAGE, compute=False)
+PLAY_STEP = 20  # steps per frame while playing
+
+
+st.title(PAGE.title)
+st.markdown(
+    "W_q, W_k and W_v are **learned**. Here one attention layer (with its own embeddings of "
+    f"{len(WORDS)} words and a readout) starts from random weights and is trained, by gradient descent "
+    "in NumPy, on a small task that needs attention. Move the slider to watch the probe sentence's "
+    "scores and weights go from noise to the pattern that solves the task."
+)
+left, right = st.columns(2)
+with left:
+    task_name, seed = training_ui(st)
+task = TASKS[task_name]
+right.markdown(f"**{task.title}.** {task.explanation}")
+right.caption("Knows the words: " + ", ".join(WORDS))
+
+bar = st.empty()  # a progress bar while it trains; a run already trained in this process appears at once
+
+
+def show(step, total):
+    bar.progress(step / total, text=f"Training… step {step} of {total}")
+
+
+run = training_run(task_name, seed, progress=show)
+bar.empty()
+steps = len(run.loss)
+
+
+@st.fragment(run_every=0.6 if st.session_state.get("playing") else None)
+def draw_training():
+    if st.session_state.get("playing"):  # the next frame: the slider moves on, and stops at the end
+        st.session_state["step"] = min(steps, st.session_state.get("step", 0) + PLAY_STEP)
+        st.session_state["playing"] = st.session_state["step"] < steps
+    step = st.slider("Training step", 0, steps, steps, step=10, key="step", bind="query-params")
+    st.toggle("Play", key="playing", help="Moves the slider on by itself, from where it is.")
+    shot = run.snapshots[step // 10]
+    words = frames.token_labels(task.probe)  # a repeated word gets its occurrence: the, the²
+    at = max(step - 1, 0)
+    st.markdown(
+        f"Step **{step}** of {steps}: loss {run.loss[at]:.3f}, **{run.accuracy[at]:.0%}** of a batch's "
+        "targets right."
+        if step
+        else "Step **0**: the random start."
+    )
+    curve_left, curve_right = render.columns(2)
+    for (column, px), (values, title) in zip(
+        (curve_left, curve_right), ((run.loss, "loss"), (run.accuracy, "accuracy")), strict=True
+    ):
+        with column:
+            render.draw_figure(
+                charts.training_curve(values, title, step, px),
+                f"training_{title}",
+                f"{title} over {steps} training steps; at step {step}: {values[at]:.3f}",
+            )
+    places = render.columns(3)
+    panels = (
+        (shot.scores, "raw scores Q·Kᵀ", "signed"),
+        (shot.weights, "attention weights", "weights"),
+        (task.pattern(probe_tokens(task)), "the pattern that solves it", "weights"),
+    )
+    for (column, px), (values, title, kind) in zip(places, panels, strict=True):
+        with column:
+            render.draw_heatmap(
+                values, words, words, f"learn_{kind}_{title.split()[0]}", room=px, kind=kind, title=title,
+                row_name="query", column_name="key", download=False,
+            )  # fmt: skip
+    st.subheader("W_q · W_kᵀ: which embedding directions a query looks for in a key")
+    product = shot.w_q[0] @ shot.w_k[0].T  # [d_model, d_model]
+    dims = [f"x{m + 1}" for m in range(product.shape[0])]
+    render.draw_heatmap(product, dims, dims, "wq_wkT", title=f"W_q W_kᵀ at step {step}", download=False)
+
+
+draw_training()
+
+st.subheader("Walk the seven stages with the learned weights")
+st.markdown(
+    "The trained layer is a model like the others: open any stage with it (the sentence must use its "
+    f"{len(WORDS)} words)."
+)
+params = {**settings.link_params, "model": "trained", "task": task_name, "train_seed": str(seed)}
+params.setdefault("sentence", " ".join(task.probe))
+for column, number in zip(st.columns(4) * 2, range(1, 8), strict=False):
+    column.page_link(stage_page(number).path, label=stage_page(number).title, query_params=params)

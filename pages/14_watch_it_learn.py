@@ -37,13 +37,25 @@ bar.empty()
 steps = len(run.loss)
 
 
-@st.fragment(run_every=0.6 if st.session_state.get("playing") else None)
+def _start_playing():  # from the start again when the slider is at the end
+    if st.session_state.get("playing") and st.session_state.get("step", steps) >= steps:
+        st.session_state["step"] = 0
+
+
+if st.session_state.pop("ui_played_to_end", False):
+    st.session_state["playing"] = False  # before the switch is drawn
+# Outside the fragment: switching it reruns the page, which sets the fragment's timer.
+playing = st.toggle("Play", key="playing", on_change=_start_playing, help="Moves the slider on by itself.")
+
+
+@st.fragment(run_every=0.6 if playing else None)
 def draw_training():
-    if st.session_state.get("playing"):  # the next frame: the slider moves on, and stops at the end
-        st.session_state["step"] = min(steps, st.session_state.get("step", 0) + PLAY_STEP)
-        st.session_state["playing"] = st.session_state["step"] < steps
+    if playing:  # a frame: the slider moves on; at the end, the whole page reruns to stop the timer
+        st.session_state["step"] = min(steps, st.session_state.get("step", steps) + PLAY_STEP)
+        if st.session_state["step"] >= steps:
+            st.session_state["ui_played_to_end"] = True
+            st.rerun()
     step = st.slider("Training step", 0, steps, steps, step=10, key="step", bind="query-params")
-    st.toggle("Play", key="playing", help="Moves the slider on by itself, from where it is.")
     shot = run.snapshots[step // 10]
     words = frames.token_labels(task.probe)  # a repeated word gets its occurrence: the, the²
     at = max(step - 1, 0)

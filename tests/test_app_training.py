@@ -60,6 +60,8 @@ def test_play_moves_the_slider_on():
         seen.append(at.slider(key="step").value)
     assert seen == list(range(720, STEPS + 1, 20))
     assert at.toggle(key="playing").value is False
+    at.toggle(key="playing").set_value(True).run()  # at the end, Play starts again from the beginning
+    assert at.slider(key="step").value == 20
 
 
 def test_its_links_open_every_stage_with_the_learned_weights(first_token_run):

@@ -281,3 +281,13 @@ def test_watch_it_learn_moves_through_training_with_its_slider(page, streamlit_s
         SHOWS_WEIGHTS,
         arg=run.snapshots[1].weights.tolist(),
     )
+
+
+def test_play_animates_watch_it_learn_to_the_end(page, streamlit_server):
+    """Play reruns the panel on a timer (AppTest cannot see a timer): the slider reaches the end and stops."""
+    page.goto(f"{streamlit_server}/watch_it_learn?step=700")
+    wait_for_app(page, charts=6)
+    page.get_by_text("Play", exact=True).click()  # its label: the switch itself lies under it
+    expect(page.get_by_text("Step 720 of 800", exact=False)).to_be_visible()
+    expect(page.get_by_text("Step 800 of 800", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("switch", name="Play")).not_to_be_checked()

@@ -6,6 +6,7 @@ The file in a browser (offline, stepping, printing, revealing) is tested in test
 import base64
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -127,8 +128,13 @@ def test_unusable_input_gets_the_apps_message_exit_status_2_and_no_file(tmp_path
 
 def test_the_package_installs_both_packages_with_their_extras(tmp_path):
     """`pip install .` from a wheel: attention_core and attention_viz, no app; plotting and models as extras."""
+    source = tmp_path / "source"  # a copy: building in the repository would leave build/ behind
+    source.mkdir()
+    shutil.copy(REPO / "pyproject.toml", source)
+    for package in ("attention_core", "attention_viz"):
+        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(source)],
         check=True, capture_output=True,
     )  # fmt: skip
     (wheel,) = tmp_path.glob("*.whl")

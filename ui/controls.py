@@ -137,9 +137,7 @@ def _training_choice():  # -> {"task", "train_seed"}: as drawn, or still only in
     }
 
 
-def _model_ui(
-    status, page
-):  # -> (model, layer); the pretrained option is explained and disabled where absent
+def _model_ui(status, page):  # -> (model, layer); MiniLM is explained and disabled where absent
     sidebar = st.sidebar
     model = sidebar.radio(
         "Model",

@@ -212,7 +212,7 @@ def _stage(trace, view, stage, drawn):
     explanation, formula = text.intro(trace, stage)
     parts = [
         f'<section class="stage" id="stage-{stage}"><h2>{html.escape(text.title(stage))}</h2>',
-        f"<p>{_markdown(explanation)}</p>",
+        f'<p class="explanation">{_markdown(explanation)}</p>',
         _formula(formula),
         f'<p class="shapes">{html.escape(text.shapes_line(trace, stage))}</p>',
     ]
@@ -280,6 +280,8 @@ table.numbers th, table.numbers td { padding: 0.1rem 0.5rem; border-bottom: 1px 
 body.presenting main { max-width: none; padding: 1rem 2rem; }
 body.presenting header, body.presenting section.stage:not(.current) { display: none; }
 body.presenting section.stage { border: 0; font-size: 1.2rem; }
+/* On a projector the teacher speaks: the screen keeps the formula, the question and the numbers. */
+body.presenting .explanation, body.presenting .shapes, body.presenting .checks { display: none; }
 @media print {
   header .controls, .quiz .reveal, .quiz .options { display: none; }
   .quiz .answer[hidden], .answered[hidden] { display: block !important; }

@@ -25,10 +25,7 @@ from attention_core import (
     STAGES,
     AttentionConfig,
     AttentionInputError,
-    output_terms,
     run_attention,
-    score_terms,
-    softmax_terms,
 )
 from attention_viz import charts, checks, export, figures, frames, numbers, quiz, text
 
@@ -160,43 +157,14 @@ def _question(trace, view, stage):  # the app's first predict-first question for
 
 
 def _numbers(trace, view, stage):  # "Show me the numbers" for the chosen cell, stages 4-7
-    tokens = frames.token_labels(trace.tokens)
-    i, j = view.query, view.key
-    parts = []
-    if stage in (4, 5):
-        terms = score_terms(trace, view.head, i, j)
-        parts.append(
-            f"<p>Query <strong>{html.escape(tokens[i])}</strong> against key <strong>{html.escape(tokens[j])}"
-            "</strong>: multiply the two vectors entry by entry and add up.</p>"
-        )
-        parts.append(
-            _table(numbers.score_table(terms), f"query {tokens[i]} times key {tokens[j]}, term by term")
-        )
-        parts.append(_formula(numbers.score_formula(terms, i, j)))
-    elif stage == 6:
-        terms = softmax_terms(trace, view.head, i)
-        parts.append(
-            f"<p>Row <strong>{html.escape(tokens[i])}</strong>: subtract the row's largest score "
-            f"({terms.row_max:.4f}) so no exponential overflows, exponentiate, divide by the sum "
-            f"({terms.total:.4f}).</p>"
-        )
-        parts.append(
-            _table(numbers.softmax_table(terms, tokens), f"softmax of the row of {tokens[i]}, step by step")
-        )
-    else:
-        terms = output_terms(trace, view.head, i)
-        parts.append(
-            f"<p>Output for <strong>{html.escape(tokens[i])}</strong>: each value vector times its weight, "
-            "then added up.</p>"
-        )
-        value_dims = frames.dim_labels("v", trace.v.shape[-1])
-        parts.append(
-            _table(
-                numbers.output_table(terms, tokens, value_dims), f"output of {tokens[i]}: each weight times V"
-            )
-        )
-        parts.append(_formula(numbers.output_formula(terms, i)))
-    return f'<details class="numbers" open><summary>Show me the numbers</summary>{"".join(parts)}</details>'
+    work = numbers.worked(
+        trace, view.head, stage, view.query, view.key, lambda t: f"<strong>{html.escape(t)}</strong>"
+    )
+    formula = _formula(work.formula) if work.formula else ""
+    return (
+        '<details class="numbers" open><summary>Show me the numbers</summary>'
+        f"<p>{work.intro}</p>{_table(work.table, work.description)}{formula}</details>"
+    )
 
 
 def _checks(trace, view, stage):

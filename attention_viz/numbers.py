@@ -1,10 +1,16 @@
 """The "show me the numbers" panel as data: the core's per-cell terms laid out as tables and formulas.
 
-User text never goes into a formula (KaTeX would interpret it); tokens appear only in the tables.
+User text never goes into a formula (KaTeX would interpret it); tokens appear in the tables, and in the
+sentences through the caller's `strong`, which escapes them for its markup.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from attention_core import output_terms, score_terms, softmax_terms
+from attention_viz.frames import dim_labels, token_labels
 
 SHOWN_TERMS = 8  # write a dot product out in full up to this many terms
 
@@ -58,3 +64,47 @@ def output_formula(terms, i, shown=4):  # -> LaTeX: o_i = a_1 v_1 + ...; the lar
     parts = [f"{terms.weights[j]:.2f}\\, v_{{{j + 1}}}" for j in order[:shown] if terms.weights[j] > 0]
     rest = " + \\dots" if np.count_nonzero(terms.weights) > shown else ""
     return f"o_{{{i + 1}}} = " + " + ".join(parts) + rest
+
+
+@dataclass(frozen=True)
+class Worked:
+    """One cell worked through: what the app's panel and the lesson file both show, each in its markup."""
+
+    intro: str  # the sentence above the table, its tokens emphasised by the caller's `strong`
+    table: pd.DataFrame
+    description: str  # the table's accessible name (plain text)
+    formula: str | None  # LaTeX, for stages that have one
+    terms: object  # ScoreTerms, SoftmaxTerms or OutputTerms
+
+
+def worked(trace, head, stage, i, j, strong):  # stage 4..7, query i, key j (stages 4-5) -> Worked
+    """``strong(token)`` emphasises a token in the caller's markup and escapes it (markdown or HTML)."""
+    tokens = token_labels(trace.tokens)
+    if stage <= 5:
+        terms = score_terms(trace, head, i, j)
+        return Worked(
+            f"Query {strong(tokens[i])} against key {strong(tokens[j])}: "
+            "multiply the two vectors entry by entry and add up.",
+            score_table(terms),
+            f"query {tokens[i]} times key {tokens[j]}, term by term",
+            score_formula(terms, i, j),
+            terms,
+        )
+    if stage == 6:
+        terms = softmax_terms(trace, head, i)
+        return Worked(
+            f"Row {strong(tokens[i])}: subtract the row's largest score ({terms.row_max:.4f}) so no "
+            f"exponential overflows, exponentiate, divide by the sum ({terms.total:.4f}).",
+            softmax_table(terms, tokens),
+            f"softmax of the row of {tokens[i]}, step by step",
+            None,
+            terms,
+        )
+    terms = output_terms(trace, head, i)
+    return Worked(
+        f"Output for {strong(tokens[i])}: each value vector times its weight, then added up.",
+        output_table(terms, tokens, dim_labels("v", trace.v.shape[-1])),
+        f"output of {tokens[i]}: each weight times V",
+        output_formula(terms, i),
+        terms,
+    )

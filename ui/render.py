@@ -5,7 +5,7 @@ import re
 import numpy as np
 import streamlit as st
 
-from attention_core import output_terms, score_terms, softmax_terms
+from attention_core import output_terms
 from attention_viz import charts, checks, export, frames, layout, lesson, numbers, quiz, text
 from ui.pages import neighbours
 from ui.room import WIDTH_PX, column_widths
@@ -408,7 +408,6 @@ def draw_numbers(trace, head, stage, i=None):
 
     ``i`` is the query row when the page already has a picker for it.
     """
-    tokens = labels(trace)
     # Made only while open: a new visitor's first view is lighter, and a link naming a cell opens it.
     # Opened through its state, not `expanded=`: a changed argument is a new expander, which would take
     # the keyboard's focus away from the picker a student has just used.
@@ -429,41 +428,19 @@ def draw_numbers(trace, head, stage, i=None):
         if i is None:
             with left:
                 i = token_picker(trace, "Query token (row)", "query")
+        j = None
         if stage <= 5:
             with right:
                 j = token_picker(trace, "Key token (column)", "key")
-            terms = score_terms(trace, head, i, j)
-            st.markdown(
-                f"Query **{escape_markdown(tokens[i])}** against key **{escape_markdown(tokens[j])}**: "
-                "multiply the two vectors entry by entry and add up."
-            )
-            draw_table(numbers.score_table(terms), f"query {tokens[i]} times key {tokens[j]}, term by term")
-            st.latex(numbers.score_formula(terms, i, j))
-            if not trace.config.scale:
-                st.caption("Scaling is off, so the score is divided only by the temperature.")
-        if stage == 6:
-            terms = softmax_terms(trace, head, i)
-            st.markdown(
-                f"Row **{escape_markdown(tokens[i])}**: subtract the row's largest score "
-                f"({terms.row_max:.4f}) so no exponential overflows, exponentiate, divide by the sum "
-                f"({terms.total:.4f})."
-            )
-            draw_table(
-                numbers.softmax_table(terms, tokens), f"softmax of the row of {tokens[i]}, step by step"
-            )
-            if not terms.allowed.all():
-                st.caption("Masked keys count as −∞ after the mask, so their exponential is exactly 0.")
-        if stage == 7:
-            terms = output_terms(trace, head, i)
-            st.markdown(
-                f"Output for **{escape_markdown(tokens[i])}**: each value vector times its weight, "
-                "then added up."
-            )
-            value_dims = frames.dim_labels("v", trace.v.shape[-1])
-            draw_table(
-                numbers.output_table(terms, tokens, value_dims), f"output of {tokens[i]}: each weight times V"
-            )
-            st.latex(numbers.output_formula(terms, i))
+        work = numbers.worked(trace, head, stage, i, j, lambda token: f"**{escape_markdown(token)}**")
+        st.markdown(work.intro)
+        draw_table(work.table, work.description)
+        if work.formula:
+            st.latex(work.formula)
+        if stage <= 5 and not trace.config.scale:
+            st.caption("Scaling is off, so the score is divided only by the temperature.")
+        if stage == 6 and not work.terms.allowed.all():
+            st.caption("Masked keys count as −∞ after the mask, so their exponential is exactly 0.")
 
 
 def draw_weighted_sum(trace, head, i):

@@ -100,9 +100,11 @@ class TinyModel:
 
     def loss_and_grads(self, tokens, targets):  # [b, n], [b, n] (-1: no target) -> (loss, {name: grad})
         """Mean cross-entropy over the positions with a target, and its gradient for every parameter."""
+        tokens = np.asarray(tokens)
+        return self.backward(self.forward(tokens), tokens, np.asarray(targets))
+
+    def backward(self, f, tokens, targets):  # forward's intermediates, [b, n], [b, n] -> (loss, {name: grad})
         p = self.params
-        tokens, targets = np.asarray(tokens), np.asarray(targets)
-        f = self.forward(tokens)
         b, n = tokens.shape
         h, _, d_k = p["w_q"].shape
         counted = targets >= 0  # [b, n]
@@ -271,9 +273,10 @@ def train(
     losses, accuracies, snapshots = np.zeros(steps), np.zeros(steps), [snapshot(model, 0, probe)]
     for step in range(1, steps + 1):
         tokens, targets = task.batch(rng, batch)
-        loss, grads = model.loss_and_grads(tokens, targets)
+        f = model.forward(tokens)  # once: the loss, the gradients and the accuracy all read it
+        loss, grads = model.backward(f, tokens, targets)
         counted = targets >= 0
-        right = model.logits(tokens).argmax(axis=-1) == targets
+        right = f["logits"].argmax(axis=-1) == targets
         losses[step - 1], accuracies[step - 1] = loss, right[counted].mean()
         for name, grad in grads.items():  # Adam: a step per parameter from running averages of the gradient
             first, second = moments[name]

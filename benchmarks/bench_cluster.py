@@ -24,23 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_load import Server, fmt, free_port, percentile, progress, run_sessions, table
+from benchmarks.bench_load import Server, fmt, percentile, progress, run_sessions, table
 from deploy import cluster
 
 REPLICAS = (1, 2, 3)
 PAGES = (("scores", "stage page (4. raw scores)"), ("", "overview"))
-
-
-def ports_free_from(port, count):
-    import socket
-
-    for k in range(count + 1):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + k))
-            except OSError:
-                return False
-    return True
 
 
 async def scenario(url, page, sessions, rounds):  # -> (results, wall seconds)
@@ -54,9 +42,7 @@ def bad(results):
 
 
 async def measure_cluster(replicas, rows_rate, rows_p95):
-    port = free_port()
-    while not ports_free_from(port, replicas):
-        port = free_port()
+    port = cluster.free_ports(replicas)
     with contextlib.redirect_stdout(io.StringIO()):
         processes = cluster.start(replicas, port, log_dir=str(Path("artifacts")))
     servers = [Server(f"http://127.0.0.1:{port + k}", p.pid) for k, p in enumerate(processes[:-1], 1)]

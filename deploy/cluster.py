@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,24 @@ def render(replica_ports):  # -> haproxy.cfg with one server line per local repl
     text, count = TEMPLATE_LINE.subn(servers, CONFIG.read_text())
     assert count == 1, "deploy/haproxy.cfg must have exactly one server-template line"
     return text
+
+
+def free_ports(replicas):  # -> a port that is free with the `replicas` ports after it (the replicas' ports)
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if all(_is_free(port + k) for k in range(1, replicas + 1)):
+            return port
+
+
+def _is_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def healthy(port, path="/_stcore/health"):

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -24,7 +23,6 @@ from playwright.sync_api import expect
 
 from benchmarks.bench_load import (
     BrowserTab,
-    free_port,
     markers_in,
     new_tag,
     ordinary_sentence,
@@ -33,6 +31,7 @@ from benchmarks.bench_load import (
 from benchmarks.bench_load import (
     run_in_thread as run_async,
 )
+from deploy.cluster import free_ports
 
 REPLICA_LINE = re.compile(r"replica (app\d+): port (\d+), pid (\d+)")
 
@@ -47,24 +46,13 @@ class Cluster:
         os.kill(self.pids[replica], signal.SIGKILL)
 
 
-def is_free(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def start_cluster(replicas, name) -> Iterator[Cluster]:
     if shutil.which("haproxy") is None and not os.path.exists("/usr/sbin/haproxy"):
         reason = "haproxy is missing (sudo apt-get install haproxy)"
         if os.environ.get("REQUIRE_BROWSER") == "1":  # CI: .ci/run installs it
             pytest.fail(f"{reason}; CI must run the balancing test", pytrace=False)
         pytest.skip(reason)
-    port = free_port()
-    while not all(is_free(port + k) for k in range(1, replicas + 1)):  # the replicas take the next ports
-        port = free_port()
+    port = free_ports(replicas)  # the replicas take the ports after it
     logs = ARTIFACTS / name
     logs.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(

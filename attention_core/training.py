@@ -23,6 +23,7 @@ from attention_core.attention import (
     attend,
     attention_scores,
     causal_mask,
+    check_length,
     concat_heads,
     output_projection,
     project,
@@ -294,19 +295,18 @@ def train(
 def trained_trace(run, sentence):  # TrainingRun, str -> AttentionTrace: the seven stages with learned weights
     """The sentence through the trained layer, as the app's stage pages show any model."""
     words = tokenize(sentence)
-    unknown = [word for word in words if word.lower() not in WORDS]
-    if not words or unknown:
-        raise AttentionInputError(
-            f"The trained model knows only these {len(WORDS)} words: {', '.join(WORDS)}"
-            + (f"; “{unknown[0]}” is not one of them." if unknown else ".")
-        )
-    if len(words) > 64:
-        raise AttentionInputError(f"That is {len(words)} tokens; the limit is 64. Shorten the sentence.")
     p = run.model.params
     h, d_model, d_k = p["w_q"].shape
     config = AttentionConfig(
         d_model=d_model, d_k=d_k, d_v=d_k, n_heads=h, positional="sinusoidal", causal=run.model.causal
     )
+    check_length(len(words), config)  # empty or too long: the same message as every model
+    unknown = [word for word in words if word.lower() not in WORDS]
+    if unknown:
+        raise AttentionInputError(
+            f"The trained model knows only these {len(WORDS)} words: {', '.join(WORDS)}; "
+            f"“{unknown[0]}” is not one of them."
+        )
     positional = positional_encoding(len(words), d_model)
     x = p["embedding"][[WORDS.index(word.lower()) for word in words]] + positional
     no_bias = np.zeros((h, d_k))

@@ -1,51 +1,47 @@
-"""Overview: all seven stages of self-attention on one screen, for the sentence in the sidebar.
+"""Overview: every stage of self-attention on one screen, for the sentence in the sidebar.
 
-Run with `streamlit run app.py`. Every page starts with the same sidebar (ui.controls).
+Run with `streamlit run app.py`. Every page starts with the same sidebar (ui.sidebar).
 """
 
 import streamlit as st
 
-from attention_core import STAGES
-from attention_viz import figures
+from attention_viz import panels, stages
 from ui import render
-from ui.controls import page_setup
+from ui.columns import flow
+from ui.page import page_setup
 from ui.pages import OVERVIEW, stage_page
 
 THUMBNAIL_PX = 150  # a thumbnail's cells are at most this tall, so both rows of stages fit a screen
 
 settings, trace = page_setup(OVERVIEW)
-head = settings.head
-tokens = render.labels(trace)
+family, head = settings.family, settings.head
 config = trace.config
 
 st.title("Self-attention, step by step")
 st.markdown(
-    f"**{render.escape_markdown(' '.join(trace.tokens))}** — {len(tokens)} tokens, "
+    f"**{render.escape_markdown(' '.join(trace.tokens))}** — {len(trace.tokens)} {family.units}, "
     f"d_model = {config.d_model}, d_k = {config.d_k}, d_v = {config.d_v}"
     + (f", head {head + 1} of {config.n_heads}" if config.n_heads > 1 else "")
     + ". Each panel is one stage: click its title for the details and the arithmetic."
 )
 
-panels = figures.overview_panels(trace, head)  # stage number -> its matrix
-for row in (STAGES[:3], STAGES[3:]):
-    for (column, px), stage in zip(render.flow(len(row), len(row)), row, strict=True):
-        panel = panels[stage.number]
-        shown = figures.thumbnail(panel)
+overview = list(stages.overview_panels(trace, family.stages, head).items())
+half = len(overview) // 2  # two rows: seven stages as 3 + 4
+for row in (overview[:half], overview[half:]):
+    for (column, px), (slug, panel) in zip(flow(len(row), len(row)), row, strict=True):
+        shown = panels.thumbnail(panel)
         with column:
             st.page_link(
-                stage_page(stage.number).path,
-                label=f"**{stage.number}. {stage.title}**",
+                stage_page(slug).path,
+                label=f"**{panel.title}**",
                 icon=":material/open_in_new:",
                 query_params=settings.link_params,
-                help=stage.summary,
+                help=stages.VIEWS[slug].stage.summary,
             )
-            render.draw_heatmap(
-                shown.values,
-                shown.rows,
-                shown.columns,
-                f"overview_{stage.number}_{stage.slug}",
+            render.draw_panel(
+                shown,
                 room=px,
-                kind=panel.kind,
+                title=None,
                 numbers=False,
                 colorbar=False,  # a thumbnail's colours are read on its stage page; the cells get the width
                 max_plot=THUMBNAIL_PX,
@@ -57,7 +53,7 @@ for row in (STAGES[:3], STAGES[3:]):
 
 if config.n_heads > 1:
     st.subheader("Every head's attention weights")
-    if render.is_pretrained(trace):  # twelve heads as one figure: one chart to send, not twelve
+    if family.sizes(settings.options).layers > 1:  # a real model's many heads: one chart to send, not twelve
         render.draw_head_grid(
             trace.weights[None],
             [f"layer {settings.layer}"],

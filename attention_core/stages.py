@@ -1,23 +1,35 @@
-"""The seven stages, declared once: navigation, page titles, exports and tests all read this."""
+"""The stages a trace can be walked through, declared once and keyed by slug.
+
+A stage's slug names it everywhere: its page's URL path (``pages/<n>_<slug>.py``), its panels, checks,
+question and text (``attention_viz.stages``). Its number is its place in a family's list of stages
+(``Family.stages``), so a stage only one family has is one more row here, never a renumbering.
+"""
 
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Stage:
-    number: int  # 1..7, the order of the walkthrough
-    slug: str  # the page's URL path and file name (pages/<number>_<slug>.py)
-    title: str  # shown in the page list and as the page heading
+    slug: str  # the key everywhere, and the page's URL path
+    title: str  # shown in the page list and as the page heading, after the stage's number
     fields: tuple  # AttentionTrace fields this stage produces
     summary: str  # one line for the overview panel
 
 
-STAGES = (
-    Stage(1, "embedding", "Token embedding", ("x",), "Each token becomes a row of X."),
-    Stage(2, "projection", "Linear projections", ("w_q", "w_k", "w_v"), "Learned W_q, W_k, W_v."),
-    Stage(3, "qkv", "Queries, keys, values", ("q", "k", "v"), "Q = X W_q, K = X W_k, V = X W_v."),
-    Stage(4, "scores", "Raw scores", ("scores",), "Q Kᵀ: how well each key matches each query."),
-    Stage(5, "scaling", "Scaling by √d_k", ("scaled",), "Divide by √d_k so softmax does not saturate."),
-    Stage(6, "softmax", "Softmax", ("weights",), "Each row becomes weights that sum to 1."),
-    Stage(7, "output", "Weighted sum of values", ("head_outputs", "output"), "Output = Σ weight × V."),
-)
+STAGES = {
+    stage.slug: stage
+    for stage in (
+        Stage("embedding", "Token embedding", ("x",), "Each token becomes a row of X."),
+        Stage("projection", "Linear projections", ("w_q", "w_k", "w_v"), "Learned W_q, W_k, W_v."),
+        Stage("qkv", "Queries, keys, values", ("q", "k", "v"), "Q = X W_q, K = X W_k, V = X W_v."),
+        Stage("scores", "Raw scores", ("scores",), "Q Kᵀ: how well each key matches each query."),
+        Stage("scaling", "Scaling by √d_k", ("scaled",), "Divide by √d_k so softmax does not saturate."),
+        Stage("softmax", "Softmax", ("weights",), "Each row becomes weights that sum to 1."),
+        Stage("output", "Weighted sum of values", ("head_outputs", "output"), "Output = Σ weight × V."),
+    )
+}
+SEVEN = tuple(STAGES)  # the textbook's seven stages, in the order of the walkthrough
+
+
+def stage_number(stages, slug):  # a family's stage list, a slug -> its number there, from 1
+    return stages.index(slug) + 1

@@ -19,6 +19,7 @@ import numpy as np
 from attention_core.attention import (
     AttentionConfig,
     AttentionInputError,
+    Source,
     Weights,
     attend,
     attention_scores,
@@ -292,8 +293,10 @@ def train(
     return TrainingRun(task, losses, accuracies, model, snapshots)
 
 
-def trained_trace(run, sentence):  # TrainingRun, str -> AttentionTrace: the seven stages with learned weights
-    """The sentence through the trained layer, as the app's stage pages show any model."""
+def trained_trace(run, sentence, source=None):  # TrainingRun, str -> AttentionTrace with learned weights
+    """The sentence through the trained layer, as the app's stage pages show any model.
+
+    ``source``: where the trace says it came from (the trained family adds its seed); by default the task."""
     words = tokenize(sentence)
     p = run.model.params
     h, d_model, d_k = p["w_q"].shape
@@ -311,4 +314,5 @@ def trained_trace(run, sentence):  # TrainingRun, str -> AttentionTrace: the sev
     x = p["embedding"][[WORDS.index(word.lower()) for word in words]] + positional
     no_bias = np.zeros((h, d_k))
     weights = Weights(p["w_q"], p["w_k"], p["w_v"], p["w_o"], no_bias, no_bias, no_bias, np.zeros(d_model))
-    return attend(config, words, x, positional, weights, model=f"trained: {run.task.title.lower()}")
+    source = source or Source("trained", 0, (("task", run.task.name),), f"trained: {run.task.title.lower()}")
+    return attend(config, words, x, positional, weights, source=source)

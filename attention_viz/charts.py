@@ -1,4 +1,4 @@
-"""Labelled DataFrames in, Plotly figures out; no Streamlit here, so tests can call these directly."""
+"""Matrices and their labels in, Plotly figures out; no Streamlit here, so tests can call these directly."""
 
 import functools
 import html
@@ -76,7 +76,9 @@ def figure(data, layout):  # plain trace and layout dicts -> a Plotly figure, bu
 
 
 def heatmap(
-    frame,
+    values,
+    rows,
+    columns,
     *,
     room=layout.ROOM_PX,
     kind="signed",
@@ -90,7 +92,8 @@ def heatmap(
     shapes=(),
     max_plot=layout.MAX_PLOT_PX,
 ):
-    """A heatmap of ``frame`` with its labels on the axes, first row at the top, laid out for ``room`` px.
+    """A heatmap of ``values`` [r, c] with its r row and c column labels on the axes, first row at the top,
+    laid out for ``room`` px.
 
     ``layout.grid`` decides the cells, the labels shown and whether numbers are printed (``numbers=False``:
     never); ``large`` sets presenter mode's type. kind="signed" centres a diverging scale at zero;
@@ -98,8 +101,9 @@ def heatmap(
     axes in the hover text, which names every cell. ``text``: what each cell prints instead of its value;
     ``shapes``: layout shapes drawn over the cells; ``max_plot``: the cells' height at most, in px.
     """
-    values = frame.to_numpy(dtype=np.float64)
-    rows, columns = _plotly_text(frame.index), _plotly_text(frame.columns)
+    values = np.asarray(values, dtype=np.float64)
+    labels = list(rows), list(columns)
+    rows, columns = _plotly_text(labels[0]), _plotly_text(labels[1])
     if kind == "weights":
         scale = {"colorscale": WEIGHT_COLORS, "zmin": 0.0, "zmax": 1.0}
     else:
@@ -109,7 +113,7 @@ def heatmap(
     tick_texts = [f"{tick:.3g}".replace("-", "−") for tick in ticks]
     texts = () if not numbers or not values.size else printed(values, text)
     grid = layout.grid(
-        list(frame.index), list(frame.columns), texts, room,
+        *labels, texts, room,
         large=large, title=title, colorbar=tick_texts if colorbar else (), max_plot=max_plot,
     )  # fmt: skip
     trace = {

@@ -14,8 +14,10 @@ def frame_csv(frame):  # DataFrame -> UTF-8 CSV bytes, row and column labels inc
 def trace_json(trace, packed=False):  # AttentionTrace -> JSON text: config, tokens and every array
     """Every array as nested lists; or, ``packed``, as its float64 bytes in base64 (exact, and about half the
     size: the lesson file embeds it so, and unpacks it to nested lists when the student downloads it)."""
+    source = trace.source
     document = {
-        "model": trace.model,
+        "model": source.caption,
+        "source": {"family": source.family, "layer": source.layer, "options": dict(source.options)},
         "config": dataclasses.asdict(trace.config),
         "tokens": list(trace.tokens),
     }

@@ -2,6 +2,7 @@
 
     python -m attention_viz.lesson "the cat sat on the mat" -o lesson.html
     python -m attention_viz.lesson "the cat sat" --model MiniLM --layer 2 --head 5 -o minilm.html
+    python -m attention_viz.lesson "the cat sat on the mat" --model trained --task first_token -o trained.html
 
 The file needs no server and no network: Plotly's JavaScript is inline (from the installed plotly
 package), the formulas are MathML, and the trace's exact numbers are embedded as JSON (and can be
@@ -21,13 +22,10 @@ import plotly.offline
 from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
 
-from attention_core import (
-    STAGES,
-    AttentionConfig,
-    AttentionInputError,
-    run_attention,
-)
-from attention_viz import charts, checks, export, figures, frames, numbers, quiz, text
+from attention_core import AttentionInputError
+from attention_core.families import DEFAULT, FAMILIES, family_of
+from attention_core.stages import stage_number
+from attention_viz import charts, export, frames, numbers, panels, quiz, stages, text
 
 ROOM_PX = 720  # every chart's width: it fits a laptop's screen and an A4 page
 THUMBNAIL_PX = 230  # the overview's seven small panels, three to a row
@@ -76,10 +74,9 @@ class _Charts:
 
     def add(self, panel, head, room, **options):  # -> the chart's <div>
         name = f"chart-{len(self.specs) + 1}"
-        figure = figures.panel_figure(panel, room, **options)
+        figure = panels.panel_figure(panel, room, **options)
         self.specs[name] = pio.to_json(figure, validate=False)  # arrays as exact base64 float64
-        names = {"kind": panel.kind, "row_name": panel.row_name, "column_name": panel.column_name}
-        alt = charts.describe(panel.values, panel.rows, panel.columns, panel.title, **names)
+        alt = charts.describe(panel.values, panel.rows, panel.columns, panel.title, **panel.options())
         source = " ".join(panel.source)
         return (
             f'<div class="chart" id="{name}" role="img" aria-label="{html.escape(alt)}" '
@@ -87,23 +84,39 @@ class _Charts:
         )
 
 
-def _header(trace, view):
-    config = trace.config
-    if text.is_pretrained(trace):
-        model = f"{trace.model}, head {view.head + 1} of {config.n_heads}"
-    else:
-        model = (
-            f"random weights (seed {config.seed}), d_model = {config.d_model}, d_k = {config.d_k}, "
-            f"d_v = {config.d_v}, head {view.head + 1} of {config.n_heads}, positional encoding "
-            f"{config.positional}, causal mask {'on' if config.causal else 'off'}, scaling by √d_k "
-            f"{'on' if config.scale else 'off'}, temperature {config.temperature:g}"
+def describe_options(family, options):  # -> "d_model 8, Seed 0, …, Causal mask off": what it was run with
+    def shown(value):
+        return (
+            ("on" if value else "off")
+            if isinstance(value, bool)
+            else f"{value:g}"
+            if isinstance(value, float)
+            else str(value)
         )
+
+    def name(label):  # in the middle of a sentence: "causal mask", but "d_model" as it is
+        return label[0].lower() + label[1:]
+
+    values = dict(options)
+    return ", ".join(f"{name(o.label)} {shown(values[o.name])}" for o in family.options if o.name in values)
+
+
+def _header(trace, view):
+    family, source = family_of(trace), trace.source
+    model = ", ".join(
+        part
+        for part in (
+            source.caption,
+            f"head {view.head + 1} of {trace.config.n_heads}",
+            describe_options(family, source.options),
+        )
+        if part
+    )
     return (
         "<header>"
         "<h1>Self-attention, step by step</h1>"
         f'<p class="sentence">{html.escape(view.sentence or " ".join(trace.tokens))}</p>'
-        f"<p>{len(trace.tokens)} {'word pieces' if text.is_pretrained(trace) else 'tokens'} · "
-        f"{html.escape(model)}</p>"
+        f"<p>{len(trace.tokens)} {html.escape(family.units)} · {html.escape(model)}</p>"
         '<p class="controls"><button type="button" id="present">Present (full screen)</button> '
         '<button type="button" id="download-json">Download the numbers (JSON)</button> '
         "<span>← and → step through the stages; Esc leaves the full screen.</span></p>"
@@ -112,11 +125,10 @@ def _header(trace, view):
 
 
 def _overview(trace, view, drawn):
-    panels = figures.overview_panels(trace, view.head)
     cells = []
-    for stage in STAGES:
-        panel = panels[stage.number]
-        shown = figures.thumbnail(panel)
+    overview = stages.overview_panels(trace, family_of(trace).stages, view.head)
+    for number, (slug, panel) in enumerate(overview.items(), 1):
+        shown = panels.thumbnail(panel)
         chart = drawn.add(
             shown, view.head, THUMBNAIL_PX, numbers=False, colorbar=False, title=None, max_plot=150
         )
@@ -124,8 +136,8 @@ def _overview(trace, view, drawn):
             (r, c), (rows, columns) = shown.values.shape, panel.values.shape
             chart += f"<p><small>The first {r} × {c} of {rows} × {columns}.</small></p>"
         cells.append(
-            f'<div class="thumbnail"><h3><a href="#stage-{stage.number}">{html.escape(panel.title)}</a></h3>'
-            f"<p>{html.escape(stage.summary)}</p>{chart}</div>"
+            f'<div class="thumbnail"><h3><a href="#stage-{number}">{html.escape(panel.title)}</a></h3>'
+            f"<p>{html.escape(stages.VIEWS[slug].stage.summary)}</p>{chart}</div>"
         )
     return (
         '<section class="stage" id="stage-0"><h2>Overview</h2>'
@@ -135,8 +147,8 @@ def _overview(trace, view, drawn):
     )
 
 
-def _question(trace, view, stage):  # the app's first predict-first question for this stage
-    question = quiz.question_for(trace, view.head, stage, 0)
+def _question(trace, view, slug):  # the app's first predict-first question for this stage
+    question = stages.VIEWS[slug].question(trace, view.head, 0)
     prompt = f"<p><strong>Predict first.</strong> {html.escape(question.prompt)}</p>"
     if question.options:
         answers = "".join(
@@ -156,9 +168,9 @@ def _question(trace, view, stage):  # the app's first predict-first question for
     )
 
 
-def _numbers(trace, view, stage):  # "Show me the numbers" for the chosen cell, stages 4-7
+def _numbers(trace, view, cell):  # "Show me the numbers" for the chosen cell (numbers.CELLS)
     work = numbers.worked(
-        trace, view.head, stage, view.query, view.key, lambda t: f"<strong>{html.escape(t)}</strong>"
+        trace, view.head, cell, view.query, view.key, lambda t: f"<strong>{html.escape(t)}</strong>"
     )
     formula = _formula(work.formula) if work.formula else ""
     return (
@@ -167,33 +179,36 @@ def _numbers(trace, view, stage):  # "Show me the numbers" for the chosen cell, 
     )
 
 
-def _checks(trace, view, stage):
+def _checks(trace, view, slug):
     items = "".join(
         f'<li class="{"passed" if check.passed else "failed"}">{"✓" if check.passed else "✗"} '
         f"{html.escape(check.label)} <small>({html.escape(check.detail)})</small></li>"
-        for check in checks.stage_checks(trace, view.head, stage)
+        for check in stages.stage_checks(trace, view.head, slug)
     )
     return f'<ul class="checks" aria-label="checked on these numbers">{items}</ul>'
 
 
-def _stage(trace, view, stage, drawn):
-    explanation, formula = text.intro(trace, stage)
+def _stage(trace, view, slug, drawn):  # a section whose id is the stage's number in its family: stage-4
+    stage_view = stages.VIEWS[slug]
+    explanation, formula = text.intro(trace, slug)
+    note = family_of(trace).notes.get(slug)
     parts = [
-        f'<section class="stage" id="stage-{stage}"><h2>{html.escape(text.title(stage))}</h2>',
+        f'<section class="stage" id="stage-{stage_number(family_of(trace).stages, slug)}"><h2>{html.escape(text.title(family_of(trace).stages, slug))}</h2>',
         f'<p class="explanation">{_markdown(explanation)}</p>',
+        f'<p class="explanation note">{_markdown(note)}</p>' if note else "",
         _formula(formula),
-        f'<p class="shapes">{html.escape(text.shapes_line(trace, stage))}</p>',
+        f'<p class="shapes">{html.escape(text.shapes_line(stage_view.shapes(trace)))}</p>',
     ]
-    if stage == 5:
-        parts.append(f"<p>{_markdown(text.divisor_note(trace))}</p>")
-    if stage >= 4:
-        parts.append(_question(trace, view, stage))
+    if stage_view.note:
+        parts.append(f"<p>{_markdown(stage_view.note(trace))}</p>")
+    if stage_view.question:
+        parts.append(_question(trace, view, slug))
     parts.append('<div class="answered">')  # hidden until the question above is answered
-    parts += [drawn.add(panel, view.head, ROOM_PX) for panel in figures.stage_panels(trace, stage, view.head)]
-    if stage >= 4:
-        parts.append(_numbers(trace, view, stage))
+    parts += [drawn.add(panel, view.head, ROOM_PX) for panel in stages.stage_panels(trace, slug, view.head)]
+    if stage_view.cell:
+        parts.append(_numbers(trace, view, stage_view.cell))
     parts.append("</div>")
-    parts.append(_checks(trace, view, stage))
+    parts.append(_checks(trace, view, slug))
     parts.append("</section>")
     return "".join(parts)
 
@@ -202,7 +217,7 @@ def lesson_html(trace, view=View()):  # AttentionTrace -> the lesson as one HTML
     """The whole lesson for ``trace``; ``view`` chooses the head and the cell that is worked through."""
     drawn = _Charts()
     body = _header(trace, view) + _overview(trace, view, drawn)
-    body += "".join(_stage(trace, view, stage.number, drawn) for stage in STAGES)
+    body += "".join(_stage(trace, view, slug, drawn) for slug in family_of(trace).stages)
     title = f"Self-attention: {' '.join(trace.tokens)}"
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -354,28 +369,12 @@ def _token_index(tokens, label, option):  # a token label from --query/--key -> 
 
 
 def build(arguments):  # parsed arguments -> (AttentionTrace, View)
-    if arguments.model == "MiniLM":
-        from attention_core import pretrained  # reads tokenizers and safetensors only when asked
-
-        status = pretrained.pretrained_status()
-        if not status.available:
-            raise AttentionInputError(f"The pretrained model is unavailable: {status.message}")
-        if not 0 <= arguments.layer < 6:
-            raise AttentionInputError(f"--layer must be between 0 and 5; got {arguments.layer}.")
-        trace = pretrained.load_pretrained().run(arguments.sentence, arguments.layer)
-    else:
-        config = AttentionConfig(
-            d_model=arguments.d_model,
-            d_k=arguments.d_k,
-            d_v=arguments.d_v,
-            n_heads=arguments.heads,
-            seed=arguments.seed,
-            positional=arguments.positional,
-            causal=arguments.causal,
-            scale=not arguments.no_scale,
-            temperature=arguments.temperature,
-        )
-        trace = run_attention(arguments.sentence, config)
+    family = FAMILIES[arguments.model]
+    status = family.status()
+    if not status.available:
+        raise AttentionInputError(f"The model {family.key} is unavailable: {status.message}")
+    options = {option.name: getattr(arguments, option.name) for option in family.options}
+    trace = family.trace(arguments.sentence, options | {"layer": arguments.layer})
     heads = trace.config.n_heads
     if not 1 <= arguments.head <= heads:
         raise AttentionInputError(f"--head must be between 1 and {heads}; got {arguments.head}.")
@@ -389,26 +388,52 @@ def build(arguments):  # parsed arguments -> (AttentionTrace, View)
     return trace, view
 
 
+def _add_option(command, option, seen):  # one family's Option -> its command-line option (once per name)
+    if option.name in seen:
+        return
+    seen.add(option.name)
+    flag = option.name.replace("_", "-")
+    if isinstance(option.default, bool):  # a switch: --causal turns it on, --no-scale turns it off
+        command.add_argument(
+            f"--{flag}" if not option.default else f"--no-{flag}",
+            dest=option.name,
+            action="store_false" if option.default else "store_true",
+            help=option.help,
+        )
+        return
+    kind = "one of " + ", ".join(option.choices) if option.choices else f"{option.low:g} to {option.high:g}"
+    command.add_argument(
+        f"--{flag}", dest=option.name, type=_parsed(option), default=option.default,
+        help=f"{option.help} ({kind}; default {option.url_text(option.default)})",
+    )  # fmt: skip
+
+
+def _parsed(option):  # -> argparse's type for the option: its own strict reading, the app's message
+    def parse(text):
+        try:
+            return option.parse(text)
+        except AttentionInputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = option.name  # argparse names the type in its message
+    return parse
+
+
 def parser():
-    defaults = AttentionConfig()
     command = argparse.ArgumentParser(
         prog="python -m attention_viz.lesson",
         description="Write one sentence's self-attention lesson as a single HTML file that needs no server.",
     )
     command.add_argument("sentence", help="the sentence, in quotes")
     command.add_argument("-o", "--output", type=Path, default=Path("lesson.html"), help="the file to write")
-    command.add_argument("--model", choices=("random", "MiniLM"), default="random")
-    command.add_argument("--layer", type=int, default=0, help="MiniLM's layer, 0 to 5")
+    command.add_argument("--model", choices=tuple(FAMILIES), default=DEFAULT, help="the model family")
+    command.add_argument("--layer", type=int, default=0, help="the layer, from 0 (models with several)")
     command.add_argument("--head", type=int, default=1, help="the head shown, from 1")
-    command.add_argument("--causal", action="store_true", help="each token sees only itself and earlier ones")
-    command.add_argument("--no-scale", action="store_true", help="skip the division by √d_k")
-    command.add_argument("--d-model", type=int, default=defaults.d_model)
-    command.add_argument("--d-k", type=int, default=defaults.d_k)
-    command.add_argument("--d-v", type=int, default=defaults.d_v)
-    command.add_argument("--heads", type=int, default=defaults.n_heads)
-    command.add_argument("--positional", default=defaults.positional, help="none or sinusoidal")
-    command.add_argument("--temperature", type=float, default=defaults.temperature)
-    command.add_argument("--seed", type=int, default=defaults.seed)
+    seen = set()
+    for family in FAMILIES.values():
+        group = command.add_argument_group(f"--model {family.key}", family.summary)
+        for option in family.options:
+            _add_option(group, option, seen)
     command.add_argument("--query", help="the query token worked through (a token label, as in the app)")
     command.add_argument("--key", help="the key token worked through")
     return command

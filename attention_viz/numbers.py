@@ -77,10 +77,13 @@ class Worked:
     terms: object  # ScoreTerms, SoftmaxTerms or OutputTerms
 
 
-def worked(trace, head, stage, i, j, strong):  # stage 4..7, query i, key j (stages 4-5) -> Worked
+CELLS = ("pair", "row", "output")  # what a stage works through: a query and a key, a query's row, an output
+
+
+def worked(trace, head, cell, i, j, strong):  # cell in CELLS, query i, key j (a "pair") -> Worked
     """``strong(token)`` emphasises a token in the caller's markup and escapes it (markdown or HTML)."""
     tokens = token_labels(trace.tokens)
-    if stage <= 5:
+    if cell == "pair":
         terms = score_terms(trace, head, i, j)
         return Worked(
             f"Query {strong(tokens[i])} against key {strong(tokens[j])}: "
@@ -90,7 +93,7 @@ def worked(trace, head, stage, i, j, strong):  # stage 4..7, query i, key j (sta
             score_formula(terms, i, j),
             terms,
         )
-    if stage == 6:
+    if cell == "row":
         terms = softmax_terms(trace, head, i)
         return Worked(
             f"Row {strong(tokens[i])}: subtract the row's largest score ({terms.row_max:.4f}) so no "

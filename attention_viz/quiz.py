@@ -21,48 +21,62 @@ class Question:
     reveal: str  # one sentence saying why the answer is what it is
 
 
-def question_for(trace, head, stage, draw):  # -> Question about stage 4..7, chosen by the integer draw
+def _cell(trace, draw):  # -> (labels, query i, an allowed key j), chosen by the integer draw
     labels = token_labels(trace.tokens)
-    n = len(labels)
     rng = np.random.default_rng(draw)
-    i = int(rng.integers(n))
-    allowed = np.flatnonzero(trace.mask[i])
-    j = int(rng.choice(allowed))
-    query, key = labels[i], labels[j]
-    if stage == 4:
-        scores = np.where(trace.mask[i], trace.scores[head, i], -np.inf)
-        best = int(np.argmax(scores))
-        return Question(
-            f"Which key gets the highest raw score from the query “{query}”?",
-            tuple(labels[k] for k in allowed),
-            labels[best],
-            0.0,
-            f"q·k is largest for “{labels[best]}”: {trace.scores[head, i, best]:.2f}.",
-        )
-    if stage == 5:
-        raw, scaled = trace.scores[head, i, j], trace.scaled[head, i, j]
-        return Question(
-            f"The raw score of “{query}” with “{key}” is {raw:.2f}. Roughly what is it after dividing "
-            f"by {trace.divisor:.3g} (√d_k × temperature)?",
-            (),
-            float(scaled),
-            max(0.05, 0.1 * abs(float(scaled))),
-            f"{raw:.2f} / {trace.divisor:.3g} = {scaled:.2f}.",
-        )
-    if stage == 6:
-        best = int(np.argmax(trace.weights[head, i]))
-        return Question(
-            f"Which token will “{query}” attend to most?",
-            tuple(labels[k] for k in allowed),
-            labels[best],
-            0.0,
-            f"Its largest softmax weight, {trace.weights[head, i, best]:.2f}, goes to “{labels[best]}”.",
-        )
+    i = int(rng.integers(len(labels)))
+    j = int(rng.choice(np.flatnonzero(trace.mask[i])))
+    return labels, i, j
+
+
+def _allowed(trace, labels, i):  # the keys query i may attend to: the options of a question about it
+    return tuple(labels[k] for k in np.flatnonzero(trace.mask[i]))
+
+
+def scores(trace, head, draw):
+    labels, i, _ = _cell(trace, draw)
+    best = int(np.argmax(np.where(trace.mask[i], trace.scores[head, i], -np.inf)))
+    return Question(
+        f"Which key gets the highest raw score from the query “{labels[i]}”?",
+        _allowed(trace, labels, i),
+        labels[best],
+        0.0,
+        f"q·k is largest for “{labels[best]}”: {trace.scores[head, i, best]:.2f}.",
+    )
+
+
+def scaling(trace, head, draw):
+    labels, i, j = _cell(trace, draw)
+    raw, scaled = trace.scores[head, i, j], trace.scaled[head, i, j]
+    return Question(
+        f"The raw score of “{labels[i]}” with “{labels[j]}” is {raw:.2f}. Roughly what is it after dividing "
+        f"by {trace.divisor:.3g} (√d_k × temperature)?",
+        (),
+        float(scaled),
+        max(0.05, 0.1 * abs(float(scaled))),
+        f"{raw:.2f} / {trace.divisor:.3g} = {scaled:.2f}.",
+    )
+
+
+def softmax(trace, head, draw):
+    labels, i, _ = _cell(trace, draw)
+    best = int(np.argmax(trace.weights[head, i]))
+    return Question(
+        f"Which token will “{labels[i]}” attend to most?",
+        _allowed(trace, labels, i),
+        labels[best],
+        0.0,
+        f"Its largest softmax weight, {trace.weights[head, i, best]:.2f}, goes to “{labels[best]}”.",
+    )
+
+
+def output(trace, head, draw):
+    labels, i, _ = _cell(trace, draw)
     sizes = np.linalg.norm(output_terms(trace, head, i).contributions, axis=1)  # |weight_j × v_j|
     best = int(np.argmax(sizes))
     return Question(
-        f"Which token's value vector adds the most to the output of “{query}” (the longest weight × V)?",
-        tuple(labels[k] for k in allowed),
+        f"Which token's value vector adds the most to the output of “{labels[i]}” (the longest weight × V)?",
+        _allowed(trace, labels, i),
         labels[best],
         0.0,
         f"weight × V is longest for “{labels[best]}”: weight {trace.weights[head, i, best]:.2f}, "

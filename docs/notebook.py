@@ -16,8 +16,8 @@ print("attention_viz from", attention_viz.__file__)
 trace = run_attention("the cat sat on the mat", AttentionConfig(d_model=8, d_k=4, causal=True))
 trace.weights[0].round(2)  # [n, n]: the softmax weights of head 0
 
-# %% Any stage as Plotly figures: here stage 6, the softmax weights (.show() draws it in a notebook)
-for panel, figure in zip(stage_panels(trace, 6), stage_figures(trace, 6), strict=True):
+# %% Any stage as Plotly figures: here the softmax weights (.show() draws it in a notebook)
+for panel, figure in zip(stage_panels(trace, "softmax"), stage_figures(trace, "softmax"), strict=True):
     print(panel.title, panel.values.shape, "→", type(figure).__name__)
 
 # %% The whole lesson as one HTML file, for a browser alone; the cell worked through is sat · cat

@@ -1,9 +1,9 @@
 import streamlit as st
 
-from ui.controls import page_setup
-from ui.pages import EXTRA_PAGES
+from ui.page import page_setup
+from ui.pages import page_at
 
-PAGE = EXTRA_PAGES[2]
+PAGE = page_at("pages/10_glossary.py")
 page_setup(PAGE, compute=False)
 
 st.title(PAGE.title)
@@ -45,7 +45,7 @@ st.markdown("""
    calculation is there.
 6. Ask "what if": switch off scaling, turn on the causal mask, add a head, edit a number on
    **What if?**, or put two runs side by side on **Compare two runs** — every page recomputes.
-7. Show what a trained model does: choose **MiniLM** under *Model* and browse **MiniLM: every head**.
+7. Show what a trained model does: choose **MiniLM** under *Model* and browse **Every head of every layer**.
 8. **Share the view:** *Link to this view* in the sidebar holds the sentence, the settings, the page and
    the selected cell. Put a list of such links in your lesson plan; each opens exactly that view.
 9. Every table can be downloaded as CSV (below each chart) and the whole computation as JSON (sidebar).

@@ -1,10 +1,13 @@
 import streamlit as st
 
-from ui import render, whatif
-from ui.controls import page_setup
-from ui.pages import PAGES
+from attention_viz import whatif
+from attention_viz.panels import Panel
+from ui import render
+from ui.columns import panel_columns, room_width
+from ui.page import page_setup
+from ui.pages import page_at
 
-PAGE = next(page for page in PAGES if page.path == "pages/12_what_if.py")
+PAGE = page_at("pages/12_what_if.py")
 settings, trace = page_setup(PAGE)
 head = settings.head
 heads = trace.config.n_heads
@@ -46,13 +49,7 @@ def editor_ui(target, before):  # -> the edited matrix, as the page will use it
         },
     }
     key = whatif.editor_key(
-        target,
-        settings.model,
-        settings.layer,
-        settings.sentence,
-        settings.config,
-        head,
-        st.session_state.get("whatif_resets", 0),
+        target, trace.source, settings.sentence, head, st.session_state.get("whatif_resets", 0)
     )
     edited = st.data_editor(frame, key=key, column_config=column_config, num_rows="fixed", height="auto")
     after = whatif.accepted(before, edited.to_numpy())
@@ -112,41 +109,43 @@ def draw_result(before, after, name):
         f"**{render.escape_markdown(spec.title)}** — {whatif.change_summary(mask, 'numbers')}"
         + (f"; the largest change is {whatif.largest_change(old, new):.3g}" if mask.any() else "")
     )
-    (left, left_px), (right, right_px) = render.panel_columns(
-        [(new, rows, columns, True), (new, rows, columns, True)]
+    after_panel = Panel(
+        f"whatif_{name}", f"{spec.title} after the edit", new, rows, columns, spec.kind, **names
     )
+    change_panel = Panel(
+        f"whatif_{name}_change", f"change in {spec.title}", new - old, rows, columns, **names
+    )
+    (left, left_px), (right, right_px) = panel_columns([after_panel, after_panel])
     with left:
         st.caption("after the edit")
         render.draw_matrix_figure(
             whatif.shared_after_heatmap(
                 new,
-                mask,
                 rows,
                 columns,
-                room=int(left_px or render.room_width()),
-                kind=spec.kind,
+                mask,
+                room=int(left_px or room_width()),
                 large=large,
-                **names,
+                **after_panel.options(),
             ),
             new,
             rows,
             columns,
-            f"whatif_{name}",
-            f"{spec.title} after the edit",
-            kind=spec.kind,
-            **names,
+            after_panel.name,
+            after_panel.title,
+            **after_panel.options(),
         )
     with right:
         st.caption("change = after − before")
         render.draw_matrix_figure(
             whatif.shared_change_heatmap(
-                old, new, rows, columns, room=int(right_px or render.room_width()), large=large, **names
+                old, new, rows, columns, room=int(right_px or room_width()), large=large, **names
             ),
-            new - old,
+            change_panel.values,
             rows,
             columns,
-            f"whatif_{name}_change",
-            f"change in {spec.title}",
+            change_panel.name,
+            change_panel.title,
             **names,
         )
 
@@ -177,9 +176,9 @@ def edit_panel():
         default="x",
         required=True,
     )
-    if render.is_pretrained(trace):
+    if settings.family.sizes(settings.options).layers > 1:
         st.caption(
-            f"{render.escape_markdown(trace.model)}: X is {trace.x.shape[1]} numbers wide and W_q has "
+            f"{render.escape_markdown(trace.source.caption)}: X is {trace.x.shape[1]} numbers wide and W_q has "
             f"{trace.w_q.shape[1]} rows; the table scrolls. Only this layer is recomputed — the layers after it "
             "would read the changed output."
         )

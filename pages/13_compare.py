@@ -1,13 +1,15 @@
-import dataclasses
-
 import streamlit as st
 
 from attention_core import AttentionInputError
-from ui import render, whatif
-from ui.controls import MAX_SENTENCE_CHARS, PAGE_DEFAULTS, page_setup, trace_for
-from ui.pages import PAGES
+from attention_viz import whatif
+from attention_viz.panels import Panel
+from ui import models, render
+from ui.columns import columns, panel_columns
+from ui.page import page_setup
+from ui.pages import page_at
+from ui.url_state import MAX_SENTENCE_CHARS, PAGE_DEFAULTS
 
-PAGE = next(page for page in PAGES if page.path == "pages/13_compare.py")
+PAGE = page_at("pages/13_compare.py")
 MODES = {  # what the student picks (and the link says) -> what B changes
     "another sentence": "sentence",
     "the causal mask switched": "causal",
@@ -41,7 +43,7 @@ def second_run_ui(mode):  # -> (second trace or None, A's description, B's descr
     )
     a_text = render.escape_markdown(" ".join(trace.tokens))
     try:
-        second = trace_for(dataclasses.replace(settings, sentence=sentence))
+        second = models.trace_for(settings.family, settings.options, sentence)
     except AttentionInputError as error:
         st.info(f"The second sentence cannot be compared: {error}", icon=":material/edit_note:")
         return None, a_text, None
@@ -84,7 +86,7 @@ def draw_difference(first, second):
     old, new = first.weights[head], second.weights[head]
     mask = whatif.changed_cells(old, new)
     st.markdown("**B − A** — the change in weight")
-    (left, left_px), (right, _) = render.columns(2)
+    (left, left_px), (right, _) = columns(2)
     with left:
         render.draw_matrix_figure(
             whatif.shared_change_heatmap(
@@ -142,18 +144,21 @@ mode = MODES[
         required=True,
     )
 ]
-if render.is_pretrained(trace) and mode != "sentence":
+if mode != "sentence" and settings.family.option(mode) is None:  # the model's own setting, not the student's
     st.caption(
-        f"{render.escape_markdown(trace.model)} was trained with "
-        + ("no causal mask" if mode == "causal" else "scaling")
+        f"{render.escape_markdown(trace.source.caption)} was trained with "
+        + (("the causal mask" if config.causal else "no causal mask") if mode == "causal" else "scaling")
         + ": B is what this layer would compute from the same X and weights with that switched. "
         "It shows the mechanism, not what the model does."
     )
 second, a_description, b_description = second_run_ui(mode)
 if second is not None:
     runs = ((trace, "A", a_description), (second, "B", b_description))
-    places = render.panel_columns(
-        [(run.weights[head], render.labels(run), render.labels(run), True) for run, _, _ in runs]
+    places = panel_columns(
+        [
+            Panel(letter, letter, run.weights[head], render.labels(run), render.labels(run))
+            for run, letter, _ in runs
+        ]
     )
     for (place, px), (run, letter, description) in zip(places, runs, strict=True):
         with place:

@@ -1,12 +1,17 @@
 import streamlit as st
 
+from attention_core.families import FAMILIES
+from attention_core.families.trained import training_run
 from attention_core.training import TASKS, WORDS, probe_tokens
 from attention_viz import charts, frames
 from ui import render
-from ui.controls import page_setup, training_run, training_ui
-from ui.pages import EXTRA_PAGES, stage_page
+from ui.columns import columns
+from ui.models import option_ui
+from ui.page import page_setup
+from ui.pages import page_at, stage_page
 
-PAGE = EXTRA_PAGES[-1]
+PAGE = page_at("pages/14_watch_it_learn.py")
+TRAINED = FAMILIES["trained"]
 settings, _ = page_setup(PAGE, compute=False)
 PLAY_STEP = 20  # steps per frame while playing
 
@@ -19,8 +24,9 @@ st.markdown(
     "scores and weights go from noise to the pattern that solves the task."
 )
 left, right = st.columns(2)
-with left:
-    task_name, seed = training_ui(st)
+task_name, seed = (
+    option_ui(TRAINED.option(name), left) for name in PAGE.draws
+)  # the trained family's options
 task = TASKS[task_name]
 right.markdown(f"**{task.title}.** {task.explanation}")
 right.caption("Knows the words: " + ", ".join(WORDS))
@@ -65,7 +71,7 @@ def draw_training():
         if step
         else "Step **0**: the random start."
     )
-    curve_left, curve_right = render.columns(2)
+    curve_left, curve_right = columns(2)
     for (column, px), (values, title) in zip(
         (curve_left, curve_right), ((run.loss, "loss"), (run.accuracy, "accuracy")), strict=True
     ):
@@ -75,7 +81,7 @@ def draw_training():
                 f"training_{title}",
                 f"{title} over {steps} training steps; at step {step}: {values[at]:.3f}",
             )
-    places = render.columns(3)
+    places = columns(3)
     panels = (
         (shot.scores, "raw scores Q·Kᵀ", "signed"),
         (shot.weights, "attention weights", "weights"),
@@ -95,12 +101,13 @@ def draw_training():
 
 draw_training()
 
-st.subheader("Walk the seven stages with the learned weights")
+st.subheader("Walk the stages with the learned weights")
 st.markdown(
     "The trained layer is a model like the others: open any stage with it (the sentence must use its "
     f"{len(WORDS)} words)."
 )
-params = {**settings.link_params, "model": "trained", "task": task_name, "train_seed": str(seed)}
+params = {**settings.link_params, "model": TRAINED.key, "task": task_name, "train_seed": str(seed)}
 params.setdefault("sentence", " ".join(task.probe))
-for column, number in zip(st.columns(4) * 2, range(1, 8), strict=False):
-    column.page_link(stage_page(number).path, label=stage_page(number).title, query_params=params)
+for column, slug in zip(st.columns(4) * 2, TRAINED.stages, strict=False):
+    page = stage_page(slug)
+    column.page_link(page.path, label=page.title_for(TRAINED), query_params=params)

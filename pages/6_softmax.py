@@ -1,19 +1,17 @@
 import streamlit as st
 
-from attention_viz import text
-from ui import render
-from ui.controls import page_setup
+from ui import numbers_panel, predict_first, render
+from ui.page import page_setup
 from ui.pages import stage_page
 
-PAGE = stage_page(6)
+PAGE = stage_page("softmax")
 settings, trace = page_setup(PAGE)
 
-render.draw_stage_intro(PAGE, trace)
-render.draw_shapes(*text.shapes(trace, PAGE.stage))
+render.draw_stage_intro(PAGE, trace, settings.family)
 if trace.config.causal:
     st.caption("Causal mask on: the upper triangle is masked (weight 0).")
-if render.predict_gate(trace, settings, PAGE.stage):
-    render.draw_score_pipeline(trace, settings.head, focus=6)
-    render.draw_cell_panel(trace, settings.head, 6)
+if predict_first.predict_gate(trace, settings, PAGE.stage):
+    render.draw_score_pipeline(trace, settings.head, focus=PAGE.stage)
+    numbers_panel.draw_cell_panel(trace, settings.head, PAGE.stage)
 render.draw_checks(trace, settings.head, PAGE.stage)
 render.draw_nav(PAGE, settings)

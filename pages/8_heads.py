@@ -2,10 +2,10 @@ import streamlit as st
 
 from attention_viz import frames
 from ui import render
-from ui.controls import page_setup
-from ui.pages import EXTRA_PAGES
+from ui.page import page_setup
+from ui.pages import page_at
 
-PAGE = EXTRA_PAGES[0]
+PAGE = page_at("pages/8_heads.py")
 settings, trace = page_setup(PAGE)
 tokens = render.labels(trace)
 config = trace.config
@@ -18,7 +18,7 @@ st.markdown(
     "*Model settings* in the sidebar."
 )
 st.latex(r"\text{output} = [\,O_1 \mid O_2 \mid \dots \mid O_h\,]\; W_o")
-render.draw_shapes(("concat", trace.concat.shape), ("W_o", trace.w_o.shape), ("output", trace.output.shape))
+render.draw_shapes((("concat", trace.concat.shape), ("W_o", trace.w_o.shape), ("output", trace.output.shape)))
 
 st.subheader("Each head's attention weights")
 render.draw_head_weights(trace, "weights_head", numbers=config.n_heads <= 2)

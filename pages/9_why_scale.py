@@ -3,10 +3,10 @@ import streamlit as st
 from attention_core import scaling_experiment
 from attention_viz import charts
 from ui import render
-from ui.controls import page_setup
-from ui.pages import EXTRA_PAGES
+from ui.page import page_setup
+from ui.pages import page_at
 
-PAGE = EXTRA_PAGES[1]
+PAGE = page_at("pages/9_why_scale.py")
 settings, trace = page_setup(PAGE)
 
 

@@ -20,8 +20,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attention_core import AttentionConfig, run_attention
-from ui.controls import DEFAULT_SENTENCE
 from ui.pages import PAGES
+from ui.url_state import DEFAULT_SENTENCE
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT_S = 30  # the first run in a process imports Plotly and pandas
@@ -555,7 +555,7 @@ def test_every_heatmap_has_a_text_alternative_and_a_table_made_only_while_open()
     assert len(tables) == len(alts) == 3 and all(label.endswith("(6 × 6)") for label in tables)
     weights = trace.weights[0]
     i, j = divmod(int(np.argmax(weights)), weights.shape[1])  # the largest weight, found here
-    assert alts["chart_weights"].startswith("6. softmax weights, 6 × 6")  # its title, without the ▶
+    assert alts["chart_weights"].startswith("A (softmax weights), 6 × 6")  # its title, without the ▶
     assert alts["chart_weights"].endswith(
         f"the row for {tokens[i]} puts most weight, {weights[i, j]:.2f}, on {tokens[j]}"
     )

@@ -76,15 +76,17 @@ def test_a_sentence_over_the_window_gets_a_message():
     assert not at.get("plotly_chart")
 
 
-def test_without_the_model_the_option_is_explained_and_disabled(tmp_path, monkeypatch):
+def test_without_the_model_its_option_is_left_out_with_the_reason_and_the_others_work(tmp_path, monkeypatch):
     monkeypatch.setenv(MODEL_DIR_VARIABLE, str(tmp_path / "no-such-model"))
     st.cache_resource.clear()  # the status is cached per process; this test changes the process's model
     try:
         at = open_page("pages/6_softmax.py", LINK)
         assert_full_page(at, "pages/6_softmax.py")
         radio = at.sidebar.radio(key="model")
-        assert radio.disabled
-        assert any("unavailable" in caption.value for caption in at.sidebar.caption)
+        assert list(radio.options) == ["random", "trained"] and not radio.disabled  # the trained layer too
+        assert any("MiniLM is unavailable" in caption.value for caption in at.sidebar.caption)
+        (notice,) = [toast.value for toast in at.toast]  # not one each for the layer and head it named
+        assert "“MiniLM” is unavailable" in notice and "using random instead" in notice
         # The random model keeps working: the page shows its trace, not MiniLM's.
         expected = run_attention(SENTENCE).weights[0]
         np.testing.assert_allclose(heatmap_z(charts(at)["chart_weights"]), expected, rtol=1e-12)

@@ -24,8 +24,7 @@ from test_app_pages import (
 )
 
 from attention_core import AttentionConfig, Weights, attend, run_attention
-from attention_viz import frames
-from ui import whatif
+from attention_viz import whatif
 
 WHAT_IF = "pages/12_what_if.py"
 COMPARE = "pages/13_compare.py"
@@ -464,14 +463,15 @@ def boxes(figure):  # -> the cells framed by the figure's outline, as (row, colu
 
 
 def test_highlighted_heatmap_frames_exactly_the_changed_cells():
-    frame = frames.matrix_frame(np.arange(12.0).reshape(3, 4), ["1", "2", "3"], ["a", "b", "c", "d"])
+    values = np.arange(12.0).reshape(3, 4)
+    frame = values, ["1", "2", "3"], ["a", "b", "c", "d"]
     changed = np.zeros((3, 4), bool)
     changed[0, 3] = changed[2, 1] = True
-    figure = whatif.highlighted_heatmap(frame, changed, title="after")
+    figure = whatif.highlighted_heatmap(*frame, changed, title="after")
     assert boxes(figure) == {(0, 3), (2, 1)}
-    np.testing.assert_array_equal(figure.data[0].z, frame.to_numpy())
-    assert not whatif.highlighted_heatmap(frame, np.zeros((3, 4), bool)).layout.shapes
-    assert not whatif.highlighted_heatmap(frame, np.ones((3, 4), bool)).layout.shapes  # "all" says it
+    np.testing.assert_array_equal(figure.data[0].z, values)
+    assert not whatif.highlighted_heatmap(*frame, np.zeros((3, 4), bool)).layout.shapes
+    assert not whatif.highlighted_heatmap(*frame, np.ones((3, 4), bool)).layout.shapes  # "all" says it
 
 
 def test_change_heatmap_labels_only_changed_cells():

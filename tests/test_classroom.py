@@ -8,7 +8,8 @@ import pytest
 from test_app_pages import assert_full_page, open_page
 
 from attention_core import AttentionConfig, run_attention
-from attention_viz import checks, quiz
+from attention_core.stages import SEVEN
+from attention_viz import quiz, stages
 from attention_viz.frames import token_labels
 from ui.pages import stage_page
 
@@ -25,19 +26,19 @@ def test_each_question_is_answered_by_the_trace(config, draw):
     trace = run_attention(SENTENCE, config)
     labels = token_labels(trace.tokens)
     head = config.n_heads - 1
-    for stage in (4, 5, 6, 7):
-        question = quiz.question_for(trace, head, stage, draw)
+    for stage in ("scores", "scaling", "softmax", "output"):
+        question = stages.VIEWS[stage].question(trace, head, draw)
         query = re.search(r"“([^”]+)”", question.prompt).group(1)
         i = labels.index(query)
         visible = [labels[j] for j in range(len(labels)) if j <= i or not config.causal]
-        if stage == 4:
+        if stage == "scores":
             row = [trace.q[head, i] @ trace.k[head, labels.index(key)] for key in visible]
             assert question.answer == visible[int(np.argmax(row))]
-        elif stage == 5:
+        elif stage == "scaling":
             key = re.findall(r"“([^”]+)”", question.prompt)[1]
             expected = (trace.q[head, i] @ trace.k[head, labels.index(key)]) / np.sqrt(config.d_k)
             assert question.answer == pytest.approx(expected, rel=1e-12)
-        elif stage == 6:
+        elif stage == "softmax":
             assert question.answer == labels[int(np.argmax(trace.weights[head, i]))]
         else:
             lengths = [
@@ -65,8 +66,8 @@ def test_grading_choices_and_numbers():
 @pytest.mark.parametrize("config", CONFIGS, ids=["plain", "causal-2-heads"])
 def test_checks_pass_on_every_stage_of_a_real_trace(config):
     trace = run_attention(SENTENCE, config)
-    for stage in range(1, 8):
-        results = checks.stage_checks(trace, config.n_heads - 1, stage)
+    for stage in SEVEN:
+        results = stages.stage_checks(trace, config.n_heads - 1, stage)
         assert results and all(check.passed for check in results), [c for c in results if not c.passed]
 
 
@@ -75,13 +76,13 @@ def test_checks_catch_a_broken_trace():
     broken = dataclasses.replace(trace, weights=trace.weights + 0.01, scores=trace.scores * 1.01)
     failed = {
         check.label
-        for stage in (4, 6, 7)
-        for check in checks.stage_checks(broken, 0, stage)
+        for stage in ("scores", "softmax", "output")
+        for check in stages.stage_checks(broken, 0, stage)
         if not check.passed
     }
     assert {"S = Q·Kᵀ", "each row sums to 1", "masked entries are exactly 0", "output = A·V"} <= failed
     outside = dataclasses.replace(trace, head_outputs=trace.head_outputs + 100.0)
-    assert not checks.stage_checks(outside, 0, 7)[1].passed  # the output left the range of the values
+    assert not stages.stage_checks(outside, 0, "output")[1].passed  # the output left the range of the values
 
 
 # The pages.
@@ -116,7 +117,7 @@ def test_predict_then_reveal_a_full_round_with_a_tally():
     assert not at.get("plotly_chart")  # the answer is hidden until a guess is committed
     assert at.button(key="quiz_reveal").disabled  # no guess yet
     answer, labels = _answer_of(at, run_attention(SENTENCE))
-    at.radio(key="quiz_guess_6_0").set_value(answer).run()
+    at.radio(key="quiz_guess_softmax_0").set_value(answer).run()
     at.button(key="quiz_reveal").click().run()
     assert at.success and at.success[0].value.startswith("Right!")
     assert at.get("plotly_chart")  # revealed: the numbers are shown
@@ -125,18 +126,18 @@ def test_predict_then_reveal_a_full_round_with_a_tally():
     assert not at.get("plotly_chart")
     answer, labels = _answer_of(at, run_attention(SENTENCE))
     wrong = next(label for label in labels if label != answer)
-    at.radio(key="quiz_guess_6_1").set_value(wrong).run()
+    at.radio(key="quiz_guess_softmax_1").set_value(wrong).run()
     at.button(key="quiz_reveal").click().run()
     assert at.warning and answer in at.warning[0].value
     assert any("Right so far: 1 of 2" in caption.value for caption in at.caption)
 
 
-@pytest.mark.parametrize("stage", range(1, 8))
+@pytest.mark.parametrize("stage", SEVEN)
 def test_every_stage_shows_its_checks_passed(stage):
     at = open_page(stage_page(stage).path, {"causal": "true", "heads": "2", "head": "2"})
     (line,) = [m.value for m in at.markdown if "-badge[" in m.value]  # one line of markdown badges
     badges = re.findall(r":(\w+)-badge\[:material/\w+: ((?:\\.|[^\]\\])*)\]", line)
-    expected = checks.stage_checks(run_attention(SENTENCE, AttentionConfig(causal=True, n_heads=2)), 1, stage)
+    expected = stages.stage_checks(run_attention(SENTENCE, AttentionConfig(causal=True, n_heads=2)), 1, stage)
     assert len(badges) == len(expected)
     for (color, label), check in zip(badges, expected, strict=True):
         assert color == "green" and label.replace("\\", "") == check.label

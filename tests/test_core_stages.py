@@ -23,6 +23,8 @@ from attention_core import (
     softmax,
     weighted_sum,
 )
+from attention_core.families import FAMILIES
+from attention_core.stages import SEVEN, stage_number
 
 
 def test_project_two_tokens_two_heads():
@@ -128,10 +130,15 @@ def test_whole_layer_two_tokens(scale, temperature, causal, logit):
     assert_allclose(trace.output, expected, rtol=1e-14)
 
 
-def test_stages_declare_seven_pages_over_real_trace_fields():
+def test_stages_are_keyed_by_slug_over_real_trace_fields_and_every_family_walks_known_ones():
     trace_fields = {f.name for f in dataclasses.fields(AttentionTrace)}
-    assert [stage.number for stage in STAGES] == list(range(1, 8))
-    assert len({stage.slug for stage in STAGES}) == len(STAGES)
-    for stage in STAGES:
-        assert stage.fields, stage
-        assert set(stage.fields) <= trace_fields, stage
+    assert SEVEN == ("embedding", "projection", "qkv", "scores", "scaling", "softmax", "output")
+    for slug, stage in STAGES.items():
+        assert stage.slug == slug and stage.title and stage.summary, stage
+        assert stage.fields and set(stage.fields) <= trace_fields, stage
+    for family in FAMILIES.values():
+        assert family.stages and set(family.stages) <= set(STAGES), family.key
+        assert len(set(family.stages)) == len(family.stages), family.key
+        assert [stage_number(family.stages, slug) for slug in family.stages] == list(
+            range(1, len(family.stages) + 1)
+        )

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from attention_core import AttentionConfig, run_attention
-from attention_viz import figures, lesson
+from attention_viz import lesson, panels
 
 REPO = Path(__file__).resolve().parents[1]
 LONG = " ".join(f"w{k}" for k in range(64))  # 64 tokens, the most the app takes
@@ -80,7 +80,7 @@ def test_every_chart_holds_the_numbers_of_the_trace(tmp_path):
         values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(
             [int(size) for size in str(z["shape"]).split(",")]
         )
-        expected = figures.numbers(trace, source.split(), int(head))
+        expected = panels.numbers(trace, source.split(), int(head))
         np.testing.assert_array_equal(values, expected[: values.shape[0], : values.shape[1]])
         assert values.shape == expected.shape or values.shape == (64, 64)
 
@@ -113,8 +113,8 @@ def test_a_64_token_lesson_stays_under_6_mb():
         (["the cat", "--query", "dog"], "--query “dog” is not one of the sentence's tokens: the, cat."),
         (["the cat", "--head", "3"], "--head must be between 1 and 1; got 3."),
         (["the cat", "--positional", "learned"], "Positional encoding must be one of"),
-        (["the cat", "--d-k", "0"], "d_k must be between 1 and 4096; got 0."),
-        (["the cat", "--temperature", "0"], "Temperature must be a number from 1e-06 to 1e+06; got 0."),
+        (["the cat", "--d-k", "0"], "d_k must be from 1 to 64; got 0."),
+        (["the cat", "--temperature", "0"], "Temperature must be from 0.01 to 100; got 0.0."),
     ],
 )
 def test_unusable_input_gets_the_apps_message_exit_status_2_and_no_file(tmp_path, arguments, message):
@@ -173,4 +173,4 @@ def test_a_minilm_lesson_shows_the_layer_and_head_chosen(tmp_path):
     assert "5 word pieces" in document  # [CLS] the cat sat [SEP]
     assert "Row <strong>cat</strong>" in document
     bad = run_command("the cat sat", "--model", "MiniLM", "--layer", "6", "-o", str(tmp_path / "no.html"))
-    assert bad.returncode == 2 and "--layer must be between 0 and 5; got 6." in bad.stderr
+    assert bad.returncode == 2 and "Layer must be from 0 to 5; got 6." in bad.stderr  # the model's own size

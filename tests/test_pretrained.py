@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from attention_core import AttentionInputError, AttentionTrace, run_attention
 from attention_core import pretrained as pt
+from attention_core.attention import Source
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = np.load(ROOT / "tests" / "fixtures" / "minilm_reference.npz")
@@ -120,7 +121,7 @@ def test_trace_has_every_head_in_row_vector_convention(model):
     n = len(trace.tokens)
     assert isinstance(trace, AttentionTrace)
     assert trace.tokens[0] == "[CLS]" and trace.tokens[-1] == "[SEP]" and "cat" in trace.tokens
-    assert trace.model == "all-MiniLM-L6-v2 · layer 3"
+    assert trace.source == Source("MiniLM", 3, (), "all-MiniLM-L6-v2 · layer 3")
     config = trace.config
     assert (config.d_model, config.d_k, config.d_v, config.n_heads, config.max_tokens) == (
         384,
@@ -297,7 +298,9 @@ def test_truncated_folder_weights_are_refused_then_accepted_once_fixed(
     assert_unavailable("damaged or incomplete")
     replace(folder / "model.safetensors", data)  # a new file: checked again, not the remembered failure
     loaded = pt.load_pretrained()
-    assert loaded.folder == folder.resolve() and loaded.run("the cat sat", 1).model == "mini · layer 1"
+    assert (
+        loaded.folder == folder.resolve() and loaded.run("the cat sat", 1).source.caption == "mini · layer 1"
+    )
 
 
 def test_a_folder_has_no_known_hash_so_it_is_accepted(monkeypatch, tmp_path, packaged_folder, model):

@@ -22,8 +22,7 @@ from attention_core import (
     score_terms,
     softmax_terms,
 )
-from attention_viz import charts, export, frames, layout, numbers
-from ui import whatif
+from attention_viz import charts, export, frames, layout, numbers, whatif
 
 # Emoji with skin tone and joiners, a flag, right-to-left scripts and HTML: labels must survive all of it.
 ODD_SENTENCE = "<b>x</b> 👍🏽 👨‍👩‍👧 🇫🇷 مرحبا שלום the the"
@@ -33,6 +32,10 @@ ODD_LABELS = ["<b>x</b>", "a,b", 'say "hi"', "the²", "👨‍👩‍👧", "م�
 def rng_frame(rows, columns, seed=0):
     values = np.random.default_rng(seed).standard_normal((len(rows), len(columns)))
     return frames.matrix_frame(values, rows, columns)
+
+
+def of(frame):  # a labelled frame -> the matrix and labels a heatmap takes: charts.heatmap(*of(frame))
+    return frame.to_numpy(), list(frame.index), list(frame.columns)
 
 
 # attention_viz.frames
@@ -77,7 +80,7 @@ def heatmap_trace(figure):
 
 def test_signed_heatmap_is_centred_at_zero_and_shows_the_frame():
     frame = rng_frame(["a", "b", "c"], ["x", "y"])
-    trace = heatmap_trace(charts.heatmap(frame, kind="signed"))
+    trace = heatmap_trace(charts.heatmap(*of(frame), kind="signed"))
     limit = np.abs(frame.to_numpy()).max()
     assert trace.zmid == 0
     assert trace.zmin == -limit and trace.zmax == limit
@@ -85,28 +88,28 @@ def test_signed_heatmap_is_centred_at_zero_and_shows_the_frame():
 
 
 def test_signed_heatmap_of_zeros_still_has_a_colour_range():
-    trace = heatmap_trace(charts.heatmap(frames.matrix_frame(np.zeros((2, 2)), "ab", "xy")))
+    trace = heatmap_trace(charts.heatmap(np.zeros((2, 2)), "ab", "xy"))
     assert trace.zmin < 0 < trace.zmax
 
 
 def test_weights_heatmap_spans_zero_to_one_whatever_the_values():
     frame = frames.matrix_frame([[0.2, 0.3], [0.25, 0.25]], "ab", "xy")
-    trace = heatmap_trace(charts.heatmap(frame, kind="weights"))
+    trace = heatmap_trace(charts.heatmap(*of(frame), kind="weights"))
     assert (trace.zmin, trace.zmax) == (0, 1)
 
 
 def test_numbers_are_printed_where_they_fit_and_never_when_refused():
     small = rng_frame("ab", "xy")
-    assert heatmap_trace(charts.heatmap(small, room=600)).texttemplate
-    assert not heatmap_trace(charts.heatmap(small, room=600, numbers=False)).texttemplate
+    assert heatmap_trace(charts.heatmap(*of(small), room=600)).texttemplate
+    assert not heatmap_trace(charts.heatmap(*of(small), room=600, numbers=False)).texttemplate
     assert not heatmap_trace(
-        charts.heatmap(rng_frame(frames.dim_labels("r", 40), "xy"), room=60)
+        charts.heatmap(*of(rng_frame(frames.dim_labels("r", 40), "xy")), room=60)
     ).texttemplate
 
 
 def test_a_heatmap_shows_the_labels_and_sizes_its_layout_chose():
     frame = rng_frame(frames.dim_labels("r", 40), frames.dim_labels("c", 40))
-    figure = charts.heatmap(frame, room=400, title="t", colorbar=False)
+    figure = charts.heatmap(*of(frame), room=400, title="t", colorbar=False)
     grid = layout.grid(
         list(frame.index), list(frame.columns), charts.printed(frame.to_numpy()), 400, title="t"
     )
@@ -119,7 +122,7 @@ def test_a_heatmap_shows_the_labels_and_sizes_its_layout_chose():
 
 def test_heatmap_escapes_labels_and_title_so_plotly_shows_them_as_text():
     frame = rng_frame(ODD_LABELS, ["<i>k</i>", "a&b"])
-    figure = charts.heatmap(frame, title="<b>title</b>")
+    figure = charts.heatmap(*of(frame), title="<b>title</b>")
     trace = heatmap_trace(figure)
     for shown, label in zip([*trace.y, *trace.x], [*ODD_LABELS, "<i>k</i>", "a&b"], strict=True):
         assert "<" not in shown and ">" not in shown
@@ -130,7 +133,7 @@ def test_heatmap_escapes_labels_and_title_so_plotly_shows_them_as_text():
 
 def test_heatmap_reads_labels_as_categories_with_the_first_row_on_top():
     # Tokens such as "1" and "2" must not become a numeric axis that reorders or spaces the rows.
-    figure = charts.heatmap(rng_frame(["2", "1", "10"], ["3", "1"]))
+    figure = charts.heatmap(*of(rng_frame(["2", "1", "10"], ["3", "1"])))
     assert figure.layout.xaxis.type == figure.layout.yaxis.type == "category"
     assert figure.layout.yaxis.autorange == "reversed"
     assert list(heatmap_trace(figure).y) == ["2", "1", "10"]
@@ -179,14 +182,14 @@ def test_shared_builds_once_for_equal_numbers_and_labels_and_again_for_any_diffe
 def test_figures_carry_an_empty_template_but_keep_their_own_colours():
     experiment = SimpleNamespace(d_k=[1, 4, 16])
     for figure in (
-        charts.heatmap(rng_frame(["a", "b"], ["c", "d"])),
+        charts.heatmap(*of(rng_frame(["a", "b"], ["c", "d"]))),
         charts.head_grid(np.full((1, 2, 3, 3), 1 / 3), ["layer 1"], ["head 1", "head 2"]),
         charts.scaling_figure(experiment, [1, 4, 16], [1, 1, 1], "variance"),
     ):
         template = figure.to_dict()["layout"]["template"]
         assert figure.layout.template.layout.to_plotly_json() == {}  # no styles: colours are set below
         assert len(json.dumps(template)) < 100  # Streamlit's default is about 4 KB
-    assert charts.heatmap(rng_frame(["a"], ["b"])).data[0].colorscale
+    assert charts.heatmap(*of(rng_frame(["a"], ["b"]))).data[0].colorscale
     lines = charts.scaling_figure(experiment, [1, 4, 16], [1, 1, 1], "variance").data
     assert [line.line.color for line in lines] == list(charts.LINE_COLORS)
 
@@ -322,10 +325,10 @@ def test_every_kind_of_figure_passes_plotlys_validation_unchanged():
     changed = np.zeros(frame.shape, dtype=bool)
     changed[0, 1] = True
     figures = [
-        charts.heatmap(frame, title="t", kind="weights", row_name="query", column_name="key"),
-        charts.heatmap(frame, numbers=False, large=True, colorbar=False, max_plot=300, room=200),
+        charts.heatmap(*of(frame), title="t", kind="weights", row_name="query", column_name="key"),
+        charts.heatmap(*of(frame), numbers=False, large=True, colorbar=False, max_plot=300, room=200),
         whatif.change_heatmap(frame.to_numpy(), frame.to_numpy() + changed, ODD_LABELS, ["a", "b"]),
-        whatif.highlighted_heatmap(frame, changed, kind="weights"),
+        whatif.highlighted_heatmap(*of(frame), changed, kind="weights"),
         charts.head_grid(np.full((2, 3, 3, 3), 1 / 3), ["layer 1", "layer 2"], ["h1", "h2", "h3"]),
         charts.scaling_figure(experiment, [1, 4, 16], [1, 1, 1], "variance", log_y=True),
     ]

@@ -18,8 +18,8 @@ _frozen = False
 
 
 def _warm_plotly():  # build one figure of each kind, so Plotly's lazily made validators exist
-    frame = frames.matrix_frame(np.eye(2), ["a", "b"], ["a", "b"])
-    charts.heatmap(frame)
+    frames.matrix_frame(np.eye(2), ["a", "b"], ["a", "b"])  # and pandas' first frame (tables, CSV)
+    charts.heatmap(np.eye(2), ["a", "b"], ["a", "b"])
     charts.head_grid(np.ones((1, 2, 2, 2)) / 2, ["layer"], ["head 1", "head 2"])
 
 

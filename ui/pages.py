@@ -1,16 +1,22 @@
-"""Every page of the app, declared once: the sidebar list, previous/next links and tests read this."""
+"""Every page of the app, declared once: the sidebar list, previous/next links and tests read this.
+
+A stage page's file keeps its number (``pages/4_scores.py``, URL path ``scores``) whatever model is
+chosen; its title's number is the stage's place in the chosen family's walkthrough (``walkthrough``).
+"""
 
 from dataclasses import dataclass
 
-from attention_core import STAGES
+from attention_core.stages import SEVEN, STAGES
+from attention_viz import text
 
 
 @dataclass(frozen=True)
 class Page:
     path: str  # the script, relative to app.py; its file name sets the URL
-    title: str
+    title: str  # for a stage page, without its number (which depends on the family)
     icon: str  # a Material Symbols name, bundled with Streamlit (works offline)
-    stage: int | None = None  # the stage number for the seven walkthrough pages
+    stage: str | None = None  # the stage's slug, for the walkthrough's stage pages
+    draws: tuple = ()  # family options the page draws itself, so the sidebar leaves them out
 
     @property
     def url_path(self):  # "" for the overview, "scores" for pages/4_scores.py (Streamlit drops the number)
@@ -20,32 +26,54 @@ class Page:
             else self.path.removeprefix("pages/").removesuffix(".py").split("_", 1)[1]
         )
 
+    def title_for(self, family):  # -> the title in the page list and heading: "4. Raw scores"
+        return text.title(family.stages, self.stage) if self.stage in family.stages else self.title
+
+    def icon_for(self, family):
+        if self.stage in family.stages:
+            return f":material/counter_{family.stages.index(self.stage) + 1}:"
+        return self.icon
+
 
 OVERVIEW = Page("app.py", "Overview", ":material/dashboard:")
-STAGE_PAGES = tuple(
-    Page(
-        f"pages/{s.number}_{s.slug}.py", f"{s.number}. {s.title}", f":material/counter_{s.number}:", s.number
-    )
-    for s in STAGES
-)
+STAGE_PAGES = {  # slug -> its page; files keep the textbook's numbers, so links never change
+    slug: Page(f"pages/{number}_{slug}.py", STAGES[slug].title, ":material/looks_one:", slug)
+    for number, slug in enumerate(SEVEN, 1)
+}
 EXTRA_PAGES = (
     Page("pages/8_heads.py", "Heads and W_o", ":material/join:"),
     Page("pages/9_why_scale.py", "Why √d_k?", ":material/help:"),
     Page("pages/10_glossary.py", "Glossary and classroom use", ":material/menu_book:"),
-    Page("pages/11_model_view.py", "MiniLM: every head", ":material/grid_view:"),
+    Page("pages/11_model_view.py", "Every head of every layer", ":material/grid_view:"),
     Page("pages/12_what_if.py", "What if? Edit a number", ":material/edit:"),
     Page("pages/13_compare.py", "Compare two runs", ":material/compare:"),
-    Page("pages/14_watch_it_learn.py", "Watch it learn", ":material/model_training:"),
+    Page(
+        "pages/14_watch_it_learn.py",
+        "Watch it learn",
+        ":material/model_training:",
+        draws=("task", "train_seed"),
+    ),
 )
-PAGES = (OVERVIEW, *STAGE_PAGES, *EXTRA_PAGES)
+PAGES = (OVERVIEW, *STAGE_PAGES.values(), *EXTRA_PAGES)
 
 
-def stage_page(number):  # 1..7 -> Page
-    return STAGE_PAGES[number - 1]
+def page_at(path):  # "pages/12_what_if.py" -> its Page
+    return next(page for page in PAGES if page.path == path)
 
 
-def neighbours(page):  # -> (previous Page or None, next Page or None) in walkthrough order
-    index = PAGES.index(page)
-    previous = PAGES[index - 1] if index > 0 else None
-    following = PAGES[index + 1] if index + 1 < len(PAGES) else None
+def stage_page(slug):  # "scores" -> Page
+    return STAGE_PAGES[slug]
+
+
+def walkthrough(family):  # -> the pages in order for this family: overview, its stages, the others
+    return (OVERVIEW, *(STAGE_PAGES[slug] for slug in family.stages), *EXTRA_PAGES)
+
+
+def neighbours(page, family):  # -> (previous Page or None, next Page or None) in the family's walkthrough
+    pages = walkthrough(family)
+    if page not in pages:  # a stage this family does not have: back to the overview, on to the first stage
+        return OVERVIEW, pages[1]
+    index = pages.index(page)
+    previous = pages[index - 1] if index > 0 else None
+    following = pages[index + 1] if index + 1 < len(pages) else None
     return previous, following

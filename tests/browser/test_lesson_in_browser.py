@@ -14,7 +14,7 @@ from browser_helpers import PageLog, wait_for_app
 from playwright.sync_api import expect
 
 from attention_core import STAGES, AttentionConfig, pretrained, run_attention
-from attention_viz import figures, lesson
+from attention_viz import lesson, panels
 from attention_viz.frames import token_labels
 
 SENTENCE = "the cat sat on the mat"
@@ -55,7 +55,7 @@ def test_the_lesson_works_offline_with_every_number_of_its_trace(offline_page, t
     trace = run_attention(SENTENCE, AttentionConfig(n_heads=2, positional="sinusoidal", causal=True))
     open_lesson(page, tmp_path, trace, lesson.View(head=1, query=2, key=1, sentence=SENTENCE))
     titles = page.locator("section.stage h2").all_inner_texts()
-    assert titles == ["Overview"] + [f"{s.number}. {s.title}" for s in STAGES]
+    assert titles == ["Overview"] + [f"{n}. {s.title}" for n, s in enumerate(STAGES.values(), 1)]
     charts = page.evaluate(
         """() => [...document.querySelectorAll('.chart')].map(chart => ({
              source: chart.dataset.source, head: Number(chart.dataset.head),
@@ -64,7 +64,7 @@ def test_the_lesson_works_offline_with_every_number_of_its_trace(offline_page, t
     )
     assert len(charts) == 7 + 3 + 3 + 3 + 1 + 1 + 1 + 2
     for chart in charts:  # what Plotly draws, back in Python: exactly the trace's float64 numbers
-        expected = figures.numbers(trace, chart["source"].split(), chart["head"])
+        expected = panels.numbers(trace, chart["source"].split(), chart["head"])
         np.testing.assert_array_equal(np.array(chart["z"], dtype=np.float64), expected)
         assert f"{expected.shape[0]} × {expected.shape[1]}" in chart["name"]  # the text alternative
     expect(page.locator("#stage-4").get_by_text("Query sat against key cat")).to_be_attached()

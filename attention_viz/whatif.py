@@ -99,12 +99,14 @@ def recompute(trace, target, head, edited):
     else:
         scores = trace.scores.copy()
         scores[head] = edited  # the other heads keep their own Q·Kᵀ
-    return attend(trace.config, trace.tokens, x, trace.positional, weights, scores=scores, model=trace.model)
+    return attend(
+        trace.config, trace.tokens, x, trace.positional, weights, scores=scores, source=trace.source
+    )
 
 
 def rerun(trace, **changes):  # AttentionTrace, config fields -> the same X and weights under changed settings
     config = dataclasses.replace(trace.config, **changes)
-    return attend(config, trace.tokens, trace.x, trace.positional, weights_of(trace), model=trace.model)
+    return attend(config, trace.tokens, trace.x, trace.positional, weights_of(trace), source=trace.source)
 
 
 def accepted(before, edited):  # [r, c], [r, c] -> [r, c]
@@ -175,14 +177,14 @@ def _outlines(changed):  # [r, c] bool -> layout shapes framing each changed cel
     )
 
 
-def highlighted_heatmap(frame, changed, **options):  # DataFrame, [r, c] bool -> Plotly figure
+def highlighted_heatmap(values, rows, columns, changed, **options):  # [r, c], labels, [r, c] bool -> figure
     """``charts.heatmap`` with a frame around each changed cell, unless every cell changed.
 
     A frame on every cell would only hide the numbers; the caption says "all" instead. The frames are
     placed in fractions of the axes (cell j of c spans j/c .. (j+1)/c), not at category positions, which
     Plotly would confuse with labels that look like numbers.
     """
-    return charts.heatmap(frame, shapes=_outlines(changed), **options)
+    return charts.heatmap(values, rows, columns, shapes=_outlines(changed), **options)
 
 
 def change_text(difference):  # -> the label printed in a changed cell: "+1.25", "-0.03", "+0.00"
@@ -201,15 +203,11 @@ def change_heatmap(before, after, rows, columns, **options):  # -> Plotly figure
         [change_text(d) if c else "" for d, c in zip(d_row, c_row, strict=True)]
         for d_row, c_row in zip(difference, changed, strict=True)
     ]
-    return highlighted_heatmap(frames.matrix_frame(difference, rows, columns), changed, text=text, **options)
-
-
-def _after_heatmap(after, changed, rows, columns, **options):
-    return highlighted_heatmap(frames.matrix_frame(after, rows, columns), changed, **options)
+    return highlighted_heatmap(difference, rows, columns, changed, text=text, **options)
 
 
 # The pages redraw these on every rerun: the figure for the same numbers is built once (charts.shared).
-shared_after_heatmap = charts.shared(_after_heatmap, maxsize=128)
+shared_after_heatmap = charts.shared(highlighted_heatmap, maxsize=128)
 shared_change_heatmap = charts.shared(change_heatmap, maxsize=128)
 
 

@@ -1,0 +1,89 @@
+"""A layer trained here on a small task (attention_core.training): its task and training seed are options.
+
+Training runs are kept per process and shared by every session: a class asking for the same run waits
+for one training, and a run already trained is read without waiting for anyone.
+"""
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+
+from attention_core.attention import Source
+from attention_core.families.base import Family, Option, Sizes
+from attention_core.stages import SEVEN
+from attention_core.training import TASKS, WORDS, train, trained_trace
+
+KEPT_RUNS = 16  # about 1 MB each (800 steps of loss and accuracy, 81 snapshots of a 7-word probe)
+OPTIONS = (
+    Option("task", "Task", "previous_token", "What the layer was trained to do (see Watch it learn).",
+           choices=tuple(TASKS), place="model"),
+    Option("train_seed", "Training seed", 0, "Fixes its random start and its training sentences.", 0, 999,
+           place="model"),
+)  # fmt: skip
+
+_runs = OrderedDict()  # (task, seed) -> Future of its TrainingRun, oldest first
+_runs_lock = threading.Lock()  # held only to look up or add an entry, never while training
+
+
+def training_run(task, seed, progress=None):  # -> TrainingRun, trained once per process and shared
+    """``progress(step, steps)`` while it trains, for the session that started it.
+
+    The first session to ask trains; the others asking for the same run wait for its result (a future),
+    and a finished run is returned at once. A failed training is forgotten, so the next request tries again.
+    """
+    key = (task, seed)
+    with _runs_lock:
+        future = _runs.get(key)
+        owner = future is None
+        if owner:
+            future = _runs[key] = Future()
+            while len(_runs) > KEPT_RUNS:
+                _runs.popitem(last=False)
+        else:
+            _runs.move_to_end(key)
+    if owner:
+        try:
+            future.set_result(train(task, seed=seed, progress=progress))
+        except BaseException as error:
+            with _runs_lock:
+                if _runs.get(key) is future:
+                    del _runs[key]
+            future.set_exception(error)
+            raise
+    return future.result()
+
+
+def run(sentence, options):  # -> AttentionTrace through the trained layer
+    task, seed = options["task"], options["train_seed"]
+    caption = f"trained: {TASKS[task].title.lower()} (seed {seed})"
+    source = Source("trained", 0, (("task", task), ("train_seed", seed)), caption)
+    return trained_trace(training_run(task, seed), sentence, source)
+
+
+FAMILY = Family(
+    key="trained",
+    title="the trained layer",
+    summary=f"one layer trained here on a small task (see Watch it learn); it knows {len(WORDS)} words.",
+    options=OPTIONS,
+    stages=SEVEN,
+    sizes=lambda options: Sizes(layers=1, heads=1),
+    run=run,
+    weights="its weights were learned on *Watch it learn*",
+    texts={
+        "embedding": (
+            "The sentence is split into tokens, and each token is looked up in a table of vectors: its "
+            "**embedding**. Stacked as rows, they form the matrix **X**, one row per token. These vectors "
+            "were learned with the layer, on its task. Attention by itself ignores word order, so a "
+            "**positional encoding** is added to tell the positions apart.",
+            r"X_i = E[\text{token}_i] + P_i \qquad X \in \mathbb{R}^{n \times d_{model}}",
+        ),
+        "projection": (
+            "Each token's row of X is multiplied by three **learned weight matrices**. They give every token "
+            "three different roles: W_q turns it into a **query** (what am I looking for?), W_k into a "
+            "**key** (what do I contain?), and W_v into a **value** (what do I pass on if someone attends to "
+            "me?). These were learned: the layer was trained on its task from random ones (see *Watch it "
+            "learn*).",
+            r"Q = X W_q \qquad K = X W_k \qquad V = X W_v",
+        ),
+    },
+)

@@ -1,0 +1,144 @@
+"""The only Streamlit code that knows model families: their widgets, their sizes, and their traces.
+
+Everything is asked of the chosen family's declaration (``attention_core.families``): the options it
+reads are drawn from ``Family.options``, the layers and heads offered come from ``Family.sizes``, and
+its traces are computed once per process and shared by every session.
+"""
+
+import numpy as np
+import streamlit as st
+
+from attention_core import AttentionInputError
+from attention_core.families import DEFAULT, FAMILIES
+from ui import render, url_state
+
+
+@st.cache_resource(show_spinner=False)
+def status(key):  # -> Status of the family; a model is loaded and checked once per server process
+    return FAMILIES[key].status()
+
+
+def _freeze(trace):  # shared by every session that asks: nobody may write into it
+    for value in vars(trace).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return trace
+
+
+@st.cache_resource(max_entries=64, show_spinner="Running the model…")
+def _trace(key, sentence, options):  # options as (name, value) pairs -> AttentionTrace, shared read-only
+    # A resource, not data: st.cache_data would copy a trace's megabytes on every rerun of every session.
+    return _freeze(FAMILIES[key].trace(sentence, dict(options)))
+
+
+def trace_for(family, options, sentence):  # -> AttentionTrace of the model (AttentionInputError if unusable)
+    return _trace(family.key, sentence, tuple(sorted(options.items())))
+
+
+@st.cache_resource(max_entries=16, show_spinner="Running every layer…")
+def _attentions(key, sentence, options):  # -> [layers, heads, n, n], read-only
+    weights = FAMILIES[key].attentions(sentence, dict(options))
+    weights.flags.writeable = False
+    return weights
+
+
+def attentions_for(family, options, sentence):  # -> every layer's attention weights; None for one layer
+    if family.attentions is None:
+        return None
+    return _attentions(family.key, sentence, tuple(sorted(options.items())))
+
+
+def option_ui(option, place=st.sidebar, disabled=False):  # draws one Option's widget, bound to the URL
+    common = {"key": option.name, "bind": "query-params", "help": option.help or None, "disabled": disabled}
+    if isinstance(option.default, bool):
+        return place.toggle(option.label, option.default, **common)
+    if option.choices:
+        return place.selectbox(option.label, option.choices, **common)
+    if isinstance(option.default, float):
+        return place.number_input(
+            option.label,
+            option.low,
+            option.high,
+            option.default,
+            step=option.step,
+            format=option.format,
+            **common,
+        )
+    return place.number_input(option.label, int(option.low), int(option.high), option.default, **common)
+
+
+def _model_radio():  # -> the chosen Family; an unavailable one is left out, with the reason
+    sidebar = st.sidebar
+    usable = [key for key in FAMILIES if status(key).available]
+    help_text = " ".join(f"{key}: {FAMILIES[key].summary}" for key in usable)
+    key = sidebar.radio("Model", usable, key="model", bind="query-params", horizontal=True, help=help_text)
+    for missing in FAMILIES:
+        if missing not in usable:
+            sidebar.caption(
+                f"{render.escape_markdown(missing)} is unavailable: {render.escape_markdown(status(missing).message)}"
+            )
+    return FAMILIES[key or DEFAULT]
+
+
+def _drawn_by_the_page(page):  # -> {name: value} of the options the page draws itself (Page.draws)
+    """As the page's widgets last held them, or as the URL gives them: what its links must carry, whichever
+    model the sidebar has chosen."""
+    values = {}
+    for name, option in url_state.options().items():
+        if name in page.draws:
+            value = st.session_state.get(name)
+            try:
+                values[name] = (
+                    option.check(value) if value is not None else option.parse(st.query_params[name])
+                )
+            except (KeyError, AttentionInputError):
+                values[name] = option.default
+    return values
+
+
+def _settings_ui(family, page):  # draws the family's options -> {name: value}
+    sidebar, values = st.sidebar, _drawn_by_the_page(page)
+    drawn = [option for option in family.options if option.name not in page.draws]
+    url_state.restore([option.name for option in drawn])
+    for option in drawn:
+        if option.place == "model":
+            values[option.name] = option_ui(option)
+    settings = [option for option in drawn if option.place == "settings"]
+    if settings:
+        with sidebar.expander("Model settings", expanded=False, icon=":material/tune:"):
+            numbers = [o for o in settings if not o.choices and not isinstance(o.default, bool)]
+            columns = st.columns(2)
+            for index, option in enumerate(numbers):  # two to a row
+                values[option.name] = option_ui(option, columns[index % 2])
+            for option in settings:
+                if option not in numbers:
+                    values[option.name] = option_ui(option, st)
+    for option in drawn:
+        if option.place == "switch":
+            values[option.name] = option_ui(option)
+    return values
+
+
+def model_ui(page):  # draws the model's part of the sidebar -> (family, options, the values drawn)
+    """The model, its options, its layer; the head comes later (``head_ui``), after the page's switches."""
+    family = _model_radio()
+    values = _settings_ui(family, page)
+    options = family.choose(values)
+    layers = family.sizes(options).layers
+    layer = 0
+    if layers > 1:
+        url_state.restore(["layer"])
+        layer = st.sidebar.selectbox(
+            "Layer", range(layers), key="layer", bind="query-params", help="0 reads the embeddings."
+        )
+    options["layer"] = layer
+    return family, options, {"model": family.key, "layer": layer} | values
+
+
+def head_ui(family, options):  # -> (the head shown 0-based, the value drawn for "head", 1-based)
+    heads = family.sizes(options).heads
+    if heads == 1:
+        return 0, 1
+    url_state.restore(["head"])
+    head = st.sidebar.selectbox("Head shown", range(1, heads + 1), key="head", bind="query-params")
+    return head - 1, head

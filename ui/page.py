@@ -8,6 +8,7 @@ import streamlit as st
 from attention_core import AttentionInputError, tokenize
 from attention_viz import frames
 from ui import columns, downloads, focus, heap, models, presenter, render, room, sidebar
+from ui.pages import OVERVIEW
 
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
@@ -46,6 +47,6 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
             icon=":material/info:",
         )
         st.stop()
-    if page.stage:
+    if page != OVERVIEW:  # the overview names it in its first line
         render.draw_model_caption(trace, settings.family, settings.head)
     return settings, trace

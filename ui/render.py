@@ -143,6 +143,8 @@ def draw_note(page, trace, family):  # what the model's family says about this p
 
 
 def draw_model_caption(trace, family, head):  # above a stage: which model, which head, what its weights are
+    if not family.weights:  # random weights: the sidebar says it all
+        return
     heads = f" · head {head + 1} of {trace.config.n_heads}" if trace.config.n_heads > 1 else ""
     st.caption(f"{escape_markdown(trace.source.caption)}{heads} — {family.weights}")
 

@@ -114,7 +114,7 @@ class Family:
     run: Callable  # (sentence, options) -> AttentionTrace; options hold the family's and "layer"
     status: Callable = _available  # () -> Status; cheap after the first call
     attentions: Callable | None = None  # (sentence, options) -> [layers, heads, n, n], for several layers
-    weights: str = ""  # what its weights are, for the stage pages' caption: "real learned weights"
+    weights: str = ""  # what its learned weights are, for the stage pages' caption ("" for none)
     units: str = "tokens"  # what a sentence is split into: "tokens", "word pieces"
     texts: Mapping = field(default_factory=dict)  # slug -> (explanation, formula) unlike the textbook's
     notes: Mapping = field(default_factory=dict)  # a page's URL path (a stage's slug) -> a note (markdown)

@@ -49,5 +49,4 @@ FAMILY = Family(
     stages=SEVEN,
     sizes=lambda options: Sizes(layers=1, heads=options["heads"]),
     run=run,
-    weights="random, fixed by the seed",
 )

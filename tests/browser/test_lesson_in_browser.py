@@ -78,7 +78,7 @@ def test_a_predict_first_answer_is_revealed_by_a_click(offline_page, tmp_path):
     softmax = page.locator("#stage-6")
     expect(softmax.locator(".answered")).to_be_hidden()  # the weights wait for a guess
     tokens = token_labels(trace.tokens)
-    question = lesson.quiz.question_for(trace, 0, 6, 0)
+    question = lesson.stages.VIEWS["softmax"].question(trace, 0, 0)
     wrong = next(option for option in question.options if option != question.answer)
     softmax.get_by_role("button", name=wrong, exact=True).click()
     softmax.get_by_role("button", name="Reveal").click()

@@ -22,11 +22,17 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import cachetools
 import numpy as np
 
+from attention_core.families.base import Busy  # the core's: a family's long work raises it too
+
 MB = 2**20
-
-
-class Busy(RuntimeError):
-    """Someone else is computing this and it takes too long: try again in a moment."""
+# What each cache may hold, in bytes; with the models' weights and Streamlit's own memory they make a
+# replica's worst case (README: Memory), from which the Compose and Kubernetes limits are set.
+BUDGETS = {
+    "traces": 160 * MB,  # a MiniLM trace at 128 word pieces is about 10 MB, a random one 0.01-3 MB
+    "attentions": 48 * MB,  # every layer's weights: 9.4 MB for MiniLM at 128 word pieces
+    "figures": 96 * MB,  # Plotly figures, built once for the same numbers (charts.shared)
+    "downloads": 64 * MB,  # the lesson files and JSON traces people download, as bytes
+}
 
 
 def digest(array):  # ndarray -> a short key that is equal exactly when the numbers are

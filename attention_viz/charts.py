@@ -1,6 +1,5 @@
 """Matrices and their labels in, Plotly figures out; no Streamlit here, so tests can call these directly."""
 
-import functools
 import html
 import math
 
@@ -9,7 +8,7 @@ import plotly.colors
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from attention_viz import layout
+from attention_viz import budget, layout
 
 # Colour scales as explicit lists (Plotly.js knows neither "_r" nor every name plotly.py accepts):
 # RdBu reversed, blue below zero, red above, white at zero, rated colour-blind safe by ColorBrewer;
@@ -22,43 +21,56 @@ NO_TEMPLATE = pio.templates["none"].to_plotly_json()  # as a dict: unvalidated f
 LINE_COLORS = ("#0072B2", "#E69F00")  # Okabe-Ito blue and orange: colour-blind safe, light and dark
 
 
-class _Numbers:
-    """An array as a cache key: equal, and hashed alike, exactly when the numbers are."""
-
-    def __init__(self, array):
-        self.array = np.ascontiguousarray(array)
-        self.key = (self.array.tobytes(), self.array.shape, self.array.dtype.str)
-
-    def __hash__(self):
-        return hash(self.key)
-
-    def __eq__(self, other):
-        return isinstance(other, _Numbers) and self.key == other.key
+def _key_part(value):  # an argument of a figure's builder -> a small, hashable part of its cache key
+    if isinstance(value, np.ndarray):
+        return budget.digest(value)  # the numbers' digest, never a copy of them
+    if isinstance(value, list | tuple):
+        return tuple(_key_part(v) for v in value)
+    return value
 
 
-def shared(build, maxsize=512):
+def shared(build, budget_bytes=None):
     """``build(*arrays_and_labels, **options)`` -> figure, built once per process for the same arguments.
 
     Building a figure validates every Plotly property (about 12 ms for a heatmap) and the pages draw
     the same figures on every rerun; st.plotly_chart only reads them, so they are shared, never changed.
-    Arrays are keyed by their bytes and label lists as tuples: Python hashes these in microseconds,
-    where Streamlit's cache takes about a millisecond.
+    Arrays are keyed by a digest of their bytes; all the figures share one byte budget
+    (``budget.BUDGETS["figures"]``) unless given their own.
     """
-
-    @functools.lru_cache(maxsize=maxsize)
-    def cached(*args, **options):
-        return build(*(a.array if isinstance(a, _Numbers) else a for a in args), **options)
+    cache = (
+        FIGURES if budget_bytes is None else budget.SharedCache(build.__name__, budget_bytes, _figure_size)
+    )
 
     def call(*args, **options):
-        return cached(
-            *(
-                _Numbers(a) if isinstance(a, np.ndarray) else tuple(a) if isinstance(a, list) else a
-                for a in args
-            ),
-            **options,
+        key = (
+            build.__qualname__,
+            _key_part(args),
+            tuple(sorted((k, _key_part(v)) for k, v in options.items())),
         )
+        # Own copies of the numbers: a view would keep a whole trace's array alive in the cache.
+        args = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+        return cache.get(key, lambda: _Sized(build(*args, **options), args)).figure
 
     return call
+
+
+FIGURE_BYTES = 16 * 1024  # a figure's own dicts and strings (measured with tracemalloc: 14 KB for 6 × 6)
+
+
+class _Sized:  # a cached figure, and what it costs: its numbers, its labels, its own structure
+    def __init__(self, figure, args):
+        self.figure = figure
+        self.size = FIGURE_BYTES + sum(
+            a.nbytes if isinstance(a, np.ndarray) else 64 * len(a) if isinstance(a, list | tuple) else 0
+            for a in args
+        )
+
+
+def _figure_size(sized):
+    return sized.size
+
+
+FIGURES = budget.SharedCache("figures", budget.BUDGETS["figures"], _figure_size)
 
 
 def _plotly_text(labels):  # Plotly reads a few HTML tags in labels; escape so user text stays text

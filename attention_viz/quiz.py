@@ -29,18 +29,21 @@ def _cell(trace, draw):  # -> (labels, query i, an allowed key j), chosen by the
     return labels, i, j
 
 
-def _allowed(trace, labels, i):  # the keys query i may attend to: the options of a question about it
-    return tuple(labels[k] for k in np.flatnonzero(trace.mask[i]))
+def _which_key(trace, labels, i, prompt, best, reveal):  # -> "which token…?": the keys query i may see
+    options = tuple(labels[k] for k in np.flatnonzero(trace.mask[i]))
+    return Question(prompt, options, labels[best], 0.0, reveal)
 
 
 def scores(trace, head, draw):
     labels, i, _ = _cell(trace, draw)
     best = int(np.argmax(np.where(trace.mask[i], trace.scores[head, i], -np.inf)))
-    return Question(
-        f"Which key gets the highest raw score from the query “{labels[i]}”?",
-        _allowed(trace, labels, i),
-        labels[best],
-        0.0,
+    prompt = f"Which key gets the highest raw score from the query “{labels[i]}”?"
+    return _which_key(
+        trace,
+        labels,
+        i,
+        prompt,
+        best,
         f"q·k is largest for “{labels[best]}”: {trace.scores[head, i, best]:.2f}.",
     )
 
@@ -61,27 +64,22 @@ def scaling(trace, head, draw):
 def softmax(trace, head, draw):
     labels, i, _ = _cell(trace, draw)
     best = int(np.argmax(trace.weights[head, i]))
-    return Question(
-        f"Which token will “{labels[i]}” attend to most?",
-        _allowed(trace, labels, i),
-        labels[best],
-        0.0,
-        f"Its largest softmax weight, {trace.weights[head, i, best]:.2f}, goes to “{labels[best]}”.",
-    )
+    reveal = f"Its largest softmax weight, {trace.weights[head, i, best]:.2f}, goes to “{labels[best]}”."
+    return _which_key(trace, labels, i, f"Which token will “{labels[i]}” attend to most?", best, reveal)
 
 
 def output(trace, head, draw):
     labels, i, _ = _cell(trace, draw)
     sizes = np.linalg.norm(output_terms(trace, head, i).contributions, axis=1)  # |weight_j × v_j|
     best = int(np.argmax(sizes))
-    return Question(
-        f"Which token's value vector adds the most to the output of “{labels[i]}” (the longest weight × V)?",
-        _allowed(trace, labels, i),
-        labels[best],
-        0.0,
-        f"weight × V is longest for “{labels[best]}”: weight {trace.weights[head, i, best]:.2f}, "
-        f"length {sizes[best]:.2f}. A big weight on a short value vector can add less than a smaller one.",
+    prompt = (
+        f"Which token's value vector adds the most to the output of “{labels[i]}” (the longest weight × V)?"
     )
+    reveal = (
+        f"weight × V is longest for “{labels[best]}”: weight {trace.weights[head, i, best]:.2f}, "
+        f"length {sizes[best]:.2f}. A big weight on a short value vector can add less than a smaller one."
+    )
+    return _which_key(trace, labels, i, prompt, best, reveal)
 
 
 def grade(question, guess):  # -> (right, a sentence saying how close)

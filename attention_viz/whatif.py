@@ -109,6 +109,14 @@ def rerun(trace, **changes):  # AttentionTrace, config fields -> the same X and 
     return attend(config, trace.tokens, trace.x, trace.positional, weights_of(trace), source=trace.source)
 
 
+def resizes(
+    editing_state,
+):  # a data editor's state (its session-state value) -> whether it adds or deletes rows
+    return isinstance(editing_state, dict) and bool(
+        editing_state.get("added_rows") or editing_state.get("deleted_rows")
+    )
+
+
 class EditShapeError(ValueError):
     """An edit that changes the matrix's shape: the editor's rows and columns are fixed."""
 
@@ -222,8 +230,8 @@ def change_heatmap(before, after, rows, columns, **options):  # -> Plotly figure
 
 
 # The pages redraw these on every rerun: the figure for the same numbers is built once (charts.shared).
-shared_after_heatmap = charts.shared(highlighted_heatmap, maxsize=128)
-shared_change_heatmap = charts.shared(change_heatmap, maxsize=128)
+shared_after_heatmap = charts.shared(highlighted_heatmap)
+shared_change_heatmap = charts.shared(change_heatmap)
 
 
 def pair_labels(a, b):  # equal-length label lists -> one label per position: "cat→dog" where they differ

@@ -1,5 +1,6 @@
 import streamlit as st
 
+from attention_viz import budget
 from ui import models, render
 from ui.page import page_setup
 from ui.pages import page_at, stage_page
@@ -9,7 +10,11 @@ settings, trace = page_setup(PAGE)
 family = settings.family
 
 st.title(PAGE.title)
-weights = models.attentions_for(family, settings.options, settings.sentence)
+try:
+    weights = models.attentions_for(family, settings.options, settings.sentence)
+except budget.Busy as error:
+    st.info(str(error), icon=":material/hourglass:")
+    st.stop()
 if weights is None:
     st.info(
         f"{family.title.capitalize()} has one layer: its heads are on *Heads and W_o*. Choose a model with "

@@ -30,6 +30,17 @@ def reset(key):
     st.session_state["whatif_resets"] = st.session_state.get("whatif_resets", 0) + 1
 
 
+REFUSED_RESIZE = (
+    "The table's rows and columns are fixed: rows cannot be added or deleted, so that edit was not used."
+)
+
+
+def editor_key(target):  # a new key after each reset: the browser's table drops what was typed in it
+    return whatif.editor_key(
+        target, trace.source, settings.sentence, head, st.session_state.get("whatif_resets", 0)
+    )
+
+
 def editor_ui(target, before):  # -> the edited matrix, as the page will use it
     rows, columns = whatif.target_labels(trace, target)
     frame = whatif.editor_frame(before, rows)
@@ -48,11 +59,18 @@ def editor_ui(target, before):  # -> the edited matrix, as the page will use it
             for column, label in zip(frame.columns, columns, strict=True)
         },
     }
-    key = whatif.editor_key(
-        target, trace.source, settings.sentence, head, st.session_state.get("whatif_resets", 0)
-    )
+    key = editor_key(target)
+    if whatif.resizes(st.session_state.get(key)):  # a client that ignored the fixed size: start afresh
+        reset(key)  # before the editor applies thousands of added rows, not after
+        key = editor_key(target)
+        st.warning(REFUSED_RESIZE, icon=":material/table_rows:")
     edited = st.data_editor(frame, key=key, column_config=column_config, num_rows="fixed", height="auto")
-    after = whatif.accepted(before, edited.to_numpy())
+    try:
+        after = whatif.accepted(before, edited.to_numpy())
+    except whatif.EditShapeError as error:
+        reset(key)
+        st.warning(f"{error} The edit was not used.", icon=":material/table_rows:")
+        after = before
     changes = whatif.edits(before, after, rows, columns)
     with st.container(horizontal=True, vertical_alignment="center"):
         st.button(

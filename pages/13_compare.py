@@ -1,7 +1,7 @@
 import streamlit as st
 
 from attention_core import AttentionInputError
-from attention_viz import whatif
+from attention_viz import budget, whatif
 from attention_viz.panels import Panel
 from ui import models, render
 from ui.columns import columns, panel_columns
@@ -44,7 +44,7 @@ def second_run_ui(mode):  # -> (second trace or None, A's description, B's descr
     a_text = render.escape_markdown(" ".join(trace.tokens))
     try:
         second = models.trace_for(settings.family, settings.options, sentence)
-    except AttentionInputError as error:
+    except (AttentionInputError, budget.Busy) as error:
         st.info(f"The second sentence cannot be compared: {error}", icon=":material/edit_note:")
         return None, a_text, None
     return second, a_text, render.escape_markdown(" ".join(second.tokens))

@@ -1,10 +1,10 @@
 import streamlit as st
 
-from attention_core.families import FAMILIES
-from attention_core.families.trained import training_run
+from attention_core.families import FAMILIES, Busy
+from attention_core.families.trained import run_ready, training_run
 from attention_core.training import TASKS, WORDS, probe_tokens
 from attention_viz import charts, frames
-from ui import render
+from ui import limits, render
 from ui.columns import columns
 from ui.models import option_ui
 from ui.page import page_setup
@@ -38,7 +38,14 @@ def show(step, total):
     bar.progress(step / total, text=f"Training… step {step} of {total}")
 
 
-run = training_run(task_name, seed, progress=show)
+try:
+    if not run_ready(task_name, seed):  # a new layer costs seconds of the server's time: a few a minute
+        limits.allowance("training").take()
+    run = training_run(task_name, seed, progress=show)
+except Busy as error:
+    bar.empty()
+    st.info(str(error), icon=":material/hourglass:")
+    st.stop()
 bar.empty()
 steps = len(run.loss)
 

@@ -188,6 +188,35 @@ def test_an_emptied_cell_keeps_its_value_and_a_huge_number_is_held_at_the_limit(
     assert np.isfinite(shown(at, "output")).all()
 
 
+@pytest.mark.parametrize(
+    "resize",
+    [{"added_rows": [{"c1": 1.0}] * 3000}, {"deleted_rows": [0, 1]}],
+    ids=["3000-added-rows", "deleted-rows"],
+)
+def test_rows_added_or_deleted_against_the_fixed_size_are_refused_with_a_message(resize):
+    # What a client that ignores num_rows="fixed" can send; the editor must not apply it, or fail on it.
+    at = open_page(WHAT_IF, TWO_HEADS)
+    (editor,) = at.data_editor
+    at.session_state[editor.key] = {
+        "edited_rows": {CAT: {"c3": 2.0}},
+        "added_rows": [],
+        "deleted_rows": [],
+    } | resize
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cannot be added or deleted" in w.value for w in at.warning)
+    t = run_attention(SENTENCE, CONFIG)
+    np.testing.assert_array_equal(at.data_editor[0].value.to_numpy(), t.x)  # a fresh table, nothing applied
+    assert_shows(at, t, t, HEAD, ["Q", "K", "V", "scores", "weights", "head_output", "output"])
+
+
+def test_an_edit_of_the_wrong_shape_is_refused_where_it_is_accepted():
+    with pytest.raises(whatif.EditShapeError, match="cannot be added or removed"):
+        whatif.accepted(np.zeros((2, 3)), np.zeros((3000, 3)))
+    with pytest.raises(whatif.EditShapeError):
+        whatif.accepted(np.zeros((2, 3)), [[1.0, "x", 2.0], [1.0, 2.0, 3.0]])
+
+
 def test_token_labels_in_the_edit_summary_are_shown_as_typed():
     sentence = "**b** <i>x</i> [y](z)"
     at = open_page(WHAT_IF, {"sentence": sentence})

@@ -10,7 +10,9 @@ import streamlit as st
 
 from attention_core import AttentionInputError
 from attention_core.families import DEFAULT, FAMILIES
-from ui import render, url_state
+from attention_viz import budget
+from attention_viz.budget import SharedCache
+from ui import limits, render, url_state
 
 
 @st.cache_resource(show_spinner=False)
@@ -25,27 +27,40 @@ def _freeze(trace):  # shared by every session that asks: nobody may write into 
     return trace
 
 
-@st.cache_resource(max_entries=64, show_spinner="Running the model…")
-def _trace(key, sentence, options):  # options as (name, value) pairs -> AttentionTrace, shared read-only
-    # A resource, not data: st.cache_data would copy a trace's megabytes on every rerun of every session.
-    return _freeze(FAMILIES[key].trace(sentence, dict(options)))
+# One trace per model, options and sentence, and every layer's weights for the page of every head: shared by
+# all sessions within their byte budgets (README: Memory). The family's status is in the key, so another
+# model folder (ATTENTION_MODEL_DIR) is never answered from the last one's traces.
+TRACES = SharedCache("traces", budget.BUDGETS["traces"])
+ATTENTIONS = SharedCache("attentions", budget.BUDGETS["attentions"])
 
 
-def trace_for(family, options, sentence):  # -> AttentionTrace of the model (AttentionInputError if unusable)
-    return _trace(family.key, sentence, tuple(sorted(options.items())))
+def _key(family, options, sentence):
+    return (family.key, status(family.key).message, sentence, tuple(sorted(options.items())))
 
 
-@st.cache_resource(max_entries=16, show_spinner="Running every layer…")
-def _attentions(key, sentence, options):  # -> [layers, heads, n, n], read-only
-    weights = FAMILIES[key].attentions(sentence, dict(options))
-    weights.flags.writeable = False
-    return weights
+def trace_for(family, options, sentence):  # -> AttentionTrace of the model
+    """Computed once and shared; AttentionInputError if unusable, Busy if it waits too long or is limited."""
+
+    def compute():
+        if family.ready and not family.ready(options):  # long work first (training a layer): limited
+            limits.allowance("training").take()
+        with st.spinner("Running the model…"):
+            return _freeze(family.trace(sentence, options))
+
+    return TRACES.get(_key(family, options, sentence), compute)
 
 
 def attentions_for(family, options, sentence):  # -> every layer's attention weights; None for one layer
     if family.attentions is None:
         return None
-    return _attentions(family.key, sentence, tuple(sorted(options.items())))
+
+    def compute():
+        with st.spinner("Running every layer…"):
+            weights = family.attentions(sentence, options)
+            weights.flags.writeable = False
+            return weights
+
+    return ATTENTIONS.get(_key(family, options, sentence), compute)
 
 
 def option_ui(option, place=st.sidebar, disabled=False):  # draws one Option's widget, bound to the URL

@@ -6,7 +6,8 @@ Every page starts with ``settings, trace = page_setup(PAGE)``.
 import streamlit as st
 
 from attention_core import AttentionInputError, tokenize
-from attention_viz import frames
+from attention_core.families import trained
+from attention_viz import budget, frames
 from ui import columns, downloads, focus, heap, models, presenter, render, room, sidebar
 from ui.pages import OVERVIEW
 
@@ -14,6 +15,7 @@ from ui.pages import OVERVIEW
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     """Page title, the sidebar and the trace; for unusable input, a message instead of the page."""
     heap.freeze_imports()  # once per process
+    trained.warm()  # the trained layers a class's links name, in the background, once per process
     st.set_page_config(
         page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"
     )
@@ -27,7 +29,7 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     if compute:
         try:
             trace = models.trace_for(settings.family, settings.options, settings.sentence)
-        except AttentionInputError as error:
+        except (AttentionInputError, budget.Busy) as error:
             problem = str(error)
     first = frames.token_labels(trace.tokens if trace else tokenize(settings.sentence) or [None])[0]
     sidebar.draw_links(page, settings, first)

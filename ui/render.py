@@ -29,7 +29,7 @@ def labels(trace):  # the token labels used on every axis
 
 
 _shared_heatmap = charts.shared(charts.heatmap)
-_shared_head_grid = charts.shared(charts.head_grid, maxsize=64)
+_shared_head_grid = charts.shared(charts.head_grid)
 
 
 def draw_head_grid(weights, row_titles, column_titles, name):  # weights [rows, columns, n, n]

@@ -8,7 +8,7 @@
 """
 
 from attention_core.families import encoder, random_weights, trained
-from attention_core.families.base import Family, Option, Sizes, Status
+from attention_core.families.base import Busy, Family, Option, Sizes, Status
 
 FAMILIES = {family.key: family for family in (random_weights.FAMILY, encoder.FAMILY, trained.FAMILY)}
 DEFAULT = "random"
@@ -23,4 +23,4 @@ def family_of(trace):  # AttentionTrace -> the Family that made it
     return FAMILIES[trace.source.family]
 
 
-__all__ = ["DEFAULT", "FAMILIES", "Family", "Option", "Sizes", "Status", "family_of", "register"]
+__all__ = ["DEFAULT", "FAMILIES", "Busy", "Family", "Option", "Sizes", "Status", "family_of", "register"]

@@ -16,6 +16,10 @@ from attention_core.attention import AttentionInputError
 _WHOLE = re.compile(r"[+-]?\d{1,30}")
 
 
+class Busy(RuntimeError):
+    """Someone else is computing this and it takes too long: the message says to try again."""
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting a family reads: its widget, its URL parameter and its lesson-command option.
@@ -114,6 +118,7 @@ class Family:
     run: Callable  # (sentence, options) -> AttentionTrace; options hold the family's and "layer"
     status: Callable = _available  # () -> Status; cheap after the first call
     attentions: Callable | None = None  # (sentence, options) -> [layers, heads, n, n], for several layers
+    ready: Callable | None = None  # options -> False when run() would first do long work (train a layer)
     weights: str = ""  # what its learned weights are, for the stage pages' caption ("" for none)
     units: str = "tokens"  # what a sentence is split into: "tokens", "word pieces"
     texts: Mapping = field(default_factory=dict)  # slug -> (explanation, formula) unlike the textbook's

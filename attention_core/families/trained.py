@@ -7,13 +7,16 @@ for one training, and a run already trained is read without waiting for anyone.
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from attention_core.attention import Source
-from attention_core.families.base import Family, Option, Sizes
+from attention_core.families.base import Busy, Family, Option, Sizes
 from attention_core.stages import SEVEN
 from attention_core.training import TASKS, WORDS, train, trained_trace
 
 KEPT_RUNS = 16  # about 1 MB each (800 steps of loss and accuracy, 81 snapshots of a 7-word probe)
+WAIT_S = 30  # a session waiting for another's training gives up after this (a run takes 2-3 s alone)
+WARM_SEEDS = (0, 1)  # trained for every task when a server starts (warm()): a class's links never wait
 OPTIONS = (
     Option("task", "Task", "previous_token", "What the layer was trained to do (see Watch it learn).",
            choices=tuple(TASKS), place="model"),
@@ -29,8 +32,12 @@ def training_run(task, seed, progress=None):  # -> TrainingRun, trained once per
     """``progress(step, steps)`` while it trains, for the session that started it.
 
     The first session to ask trains; the others asking for the same run wait for its result (a future),
-    and a finished run is returned at once. A failed training is forgotten, so the next request tries again.
+    up to WAIT_S seconds (then ``Busy``), and a finished run is returned at once, without a lock. A failed
+    training is forgotten, so the next request tries again.
     """
+    future = _runs.get((task, seed))  # a finished run: read without taking the lock
+    if future is not None and future.done() and future.exception() is None:
+        return future.result()
     key = (task, seed)
     with _runs_lock:
         future = _runs.get(key)
@@ -50,7 +57,33 @@ def training_run(task, seed, progress=None):  # -> TrainingRun, trained once per
                     del _runs[key]
             future.set_exception(error)
             raise
-    return future.result()
+    try:
+        return future.result(timeout=WAIT_S)
+    except FutureTimeout:
+        raise Busy("This layer is still being trained for someone else; try again in a moment.") from None
+
+
+def run_ready(task, seed):  # -> whether training_run(task, seed) answers at once
+    future = _runs.get((task, seed))
+    return future is not None and future.done() and future.exception() is None
+
+
+def warm(seeds=WARM_SEEDS):  # train the runs a class is most likely to ask for, in the background, once
+    global _warmed
+    with _runs_lock:
+        if _warmed:
+            return
+        _warmed = True
+
+    def train_all():
+        for seed in seeds:
+            for task in TASKS:
+                training_run(task, seed)
+
+    threading.Thread(target=train_all, name="warm-trained-layers", daemon=True).start()
+
+
+_warmed = False
 
 
 def run(sentence, options):  # -> AttentionTrace through the trained layer
@@ -68,6 +101,7 @@ FAMILY = Family(
     stages=SEVEN,
     sizes=lambda options: Sizes(layers=1, heads=1),
     run=run,
+    ready=lambda options: run_ready(options["task"], options["train_seed"]),
     weights="its weights were learned on *Watch it learn*",
     texts={
         "embedding": (

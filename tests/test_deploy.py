@@ -287,7 +287,9 @@ def haproxy_check(config, environment):  # -> haproxy -c's result on that config
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
+def certificate(tmp_path_factory):  # for the TLS renderings: Debian's openssl makes it
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is missing (sudo apt-get install openssl)", pytrace=False)
     return cluster.self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 

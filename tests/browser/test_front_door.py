@@ -126,10 +126,10 @@ class Connection:
             self._streams = None
 
 
-async def fetch(url, path, **options) -> Reply:  # one request on a connection of its own
+async def fetch(url, path, method="GET", headers=(), **options) -> Reply:  # on a connection of its own
     connection = Connection(url, **options)
     try:
-        return await connection.get(path)
+        return await connection.get(path, method, headers)
     finally:
         await connection.close()
 
@@ -296,12 +296,14 @@ def test_internal_endpoints_are_refused_at_the_balancer(front_door):
     async def replies():
         through = [await fetch(front_door.https_url, path) for path in refused]
         used = [await fetch(front_door.https_url, p) for p in ("/_stcore/health", "/_stcore/host-config")]
+        posted = await fetch(front_door.https_url, "/", "POST", ["Content-Length: 0"])
         replica = f"http://127.0.0.1:{next(iter(front_door.ports.values()))}"
-        return through, used, await fetch(replica, "/_stcore/metrics")
+        return through, used, posted, await fetch(replica, "/_stcore/metrics")
 
-    through, used, on_the_replica = run_async(replies())
+    through, used, posted, on_the_replica = run_async(replies())
     assert [reply.status for reply in through] == [404] * len(refused)
     assert [reply.status for reply in used] == [200, 200]
+    assert posted.status == 405  # the pages only GET
     # The replica still answers whoever runs it, on its own port: the refusal is the balancer's.
     assert on_the_replica.status == 200 and b"active_sessions" in on_the_replica.body
 
@@ -346,9 +348,7 @@ def test_what_streamlit_guards_still_holds_through_the_front_door(front_door):
     async def checks():
         traversal = [await fetch(url, p) for p in ("/static/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd")]
         cross_origin = await open_websocket(url, origin="https://evil.example")
-        upload = await Connection(url).get(
-            "/_stcore/upload_file/a/b", method="PUT", headers=["Content-Length: 0"]
-        )
+        upload = await fetch(url, "/_stcore/upload_file/a/b", "PUT", ["Content-Length: 0"])
         # A message over Streamlit's 25 MB cap for what a browser sends: the server closes the socket.
         websocket = await open_websocket(url)
         with contextlib.suppress(ConnectionClosed):

@@ -21,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -106,8 +105,6 @@ def start(replicas, port, log_dir=None, tls_cert=None, tls_port=8643):
             stop(processes)
             sys.exit("a replica did not start; see its output above")
         time.sleep(0.2)
-    config = Path(tempfile.mkdtemp(prefix="attention-cluster-")) / "haproxy.cfg"
-    config.write_text(render(ports))
     environment = os.environ | {
         "LISTEN": f"127.0.0.1:{port}",
         # The replicas' cookie values: unguessable, new for each start unless given.
@@ -120,7 +117,11 @@ def start(replicas, port, log_dir=None, tls_cert=None, tls_port=8643):
             "TLS_LISTEN": f"127.0.0.1:{tls_port}",
             "HTTPS_PORT": str(tls_port),
         }
-    processes.append(subprocess.Popen([haproxy, "-db", "-f", str(config)], env=environment))
+    # The rendered configuration on haproxy's stdin: it reads it once, at start, and no file is left behind.
+    balancer = subprocess.Popen([haproxy, "-db", "-f", "/dev/stdin"], stdin=subprocess.PIPE, env=environment)
+    balancer.stdin.write(render(ports).encode())
+    balancer.stdin.close()
+    processes.append(balancer)
     while not healthy(port, "/balancer-health"):  # haproxy answers this itself once it listens
         if time.monotonic() > deadline or processes[-1].poll() is not None:
             stop(processes)

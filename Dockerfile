@@ -3,13 +3,18 @@
 # (huggingface_hub comes with tokenizers; HF_HUB_OFFLINE=1 keeps it from asking the hub.)
 # One BLAS thread: the matrices are small, and on a busy 2-core server two threads made a
 # MiniLM forward 10x slower, not faster.
+# The server pings each browser's websocket every 30 s (uvicorn's default, said here because the
+# balancer's idle timeout counts on it: deploy/haproxy.cfg).
+# It runs with a read-only root filesystem (Compose, Kubernetes): the server writes no file, not
+# even under HOME or /tmp (checked with strace); those deployments still give it a /tmp in memory.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
-    OPENBLAS_NUM_THREADS=1
+    OPENBLAS_NUM_THREADS=1 \
+    STREAMLIT_SERVER_WEBSOCKET_PING_INTERVAL=30
 
 RUN useradd --create-home --no-log-init --uid 10001 --user-group app
 

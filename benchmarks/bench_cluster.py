@@ -11,7 +11,9 @@ speaks Streamlit's websocket protocol) go through the balancer:
 - the p95 of a run when 30 and 100 sessions each open the stage page and then type a new sentence at the
   same moment (the class pressing Enter together), with the RSS of the largest replica afterwards.
 
-Every run must finish and show its own sentence; a failure is reported in the table, not hidden.
+Every run must finish and show its own sentence; a failure is reported in the table, not hidden. All
+sessions come from 127.0.0.1, one address to the balancer's limits per address (deploy/haproxy.cfg: 150
+open websockets, 200 new ones per 10 s): more sessions than that would be measuring the limits.
 """
 
 import asyncio

@@ -1,10 +1,15 @@
 """`make cluster`: several `streamlit run app.py` replicas on 127.0.0.1 behind Debian's haproxy, in the foreground.
 
     python deploy/cluster.py --replicas 3 --port 8600    # the balancer on 8600, replicas on 8601-8603
+    python deploy/cluster.py --tls-cert site.pem --tls-port 8643   # also HTTPS; plain HTTP redirects to it
 
 deploy/haproxy.cfg is rendered for those ports (its server-template line, which finds Compose's replicas by
 DNS, becomes one server line per replica) and haproxy runs it. Ctrl-C stops everything. Each replica's
 port and process id are printed, so a replica can be stopped by hand to see the others carry on.
+
+The balancer's other settings come from the environment, as under Compose (PUBLIC_HOST, FRAME_ANCESTORS,
+HSTS_MAX_AGE, WEBSOCKET_IDLE_TIMEOUT; see deploy/haproxy.cfg); COOKIE_KEY, when unset, is a new random
+secret for each start.
 """
 
 import argparse
@@ -16,7 +21,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -53,6 +57,20 @@ def _is_free(port):
         return True
 
 
+def self_signed_certificate(directory, host="localhost"):  # -> a PEM for --tls-cert, valid for a day
+    """A certificate, with its key, for trying HTTPS on one machine (and for the tests): openssl makes it."""
+    pem = Path(directory) / "self-signed.pem"
+    key, certificate = pem.with_suffix(".key"), pem.with_suffix(".crt")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-days", "1", "-subj", f"/CN={host}", "-addext", f"subjectAltName=DNS:{host},IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    pem.write_bytes(certificate.read_bytes() + key.read_bytes())
+    return pem
+
+
 def healthy(port, path="/_stcore/health"):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as reply:
@@ -61,33 +79,49 @@ def healthy(port, path="/_stcore/health"):
         return False
 
 
-def start(replicas, port, log_dir=None):  # -> [processes]: the replicas, then haproxy
+def start(replicas, port, log_dir=None, tls_cert=None, tls_port=8643):
+    """-> [processes]: the replicas, then haproxy. With tls_cert, HTTPS on tls_port as well."""
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(haproxy).exists():
         sys.exit("haproxy is not installed: sudo apt-get install haproxy (see the README)")
     ports = [port + k for k in range(1, replicas + 1)]
     processes = []
+    # haproxy.cfg's websocket idle timeout counts on the server's pings (30 s, uvicorn's default): say so.
+    replica_environment = {"STREAMLIT_SERVER_WEBSOCKET_PING_INTERVAL": "30"} | os.environ
     for k, replica_port in enumerate(ports, 1):
         output = open(Path(log_dir) / f"replica-{k}.log", "wb") if log_dir else None  # noqa: SIM115
         command = [
             sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={replica_port}",
             "--server.address=127.0.0.1", "--server.headless=true",
         ]  # fmt: skip
-        processes.append(subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT))
+        processes.append(
+            subprocess.Popen(
+                command, cwd=REPO, env=replica_environment, stdout=output, stderr=subprocess.STDOUT
+            )
+        )
     deadline = time.monotonic() + 90
     while not all(healthy(p) for p in ports):
         if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
             stop(processes)
             sys.exit("a replica did not start; see its output above")
         time.sleep(0.2)
-    config = Path(tempfile.mkdtemp(prefix="attention-cluster-")) / "haproxy.cfg"
-    config.write_text(render(ports))
     environment = os.environ | {
         "LISTEN": f"127.0.0.1:{port}",
-        "COOKIE_KEY": secrets.token_hex(16),  # the replicas' cookie values: unguessable, new per start
+        # The replicas' cookie values: unguessable, new for each start unless given.
+        "COOKIE_KEY": os.environ.get("COOKIE_KEY") or secrets.token_hex(16),
         "APP_HOST": "127.0.0.1",
     }
-    processes.append(subprocess.Popen([haproxy, "-db", "-f", str(config)], env=environment))
+    if tls_cert:
+        environment |= {
+            "TLS_CERT": str(Path(tls_cert).resolve()),
+            "TLS_LISTEN": f"127.0.0.1:{tls_port}",
+            "HTTPS_PORT": str(tls_port),
+        }
+    # The rendered configuration on haproxy's stdin: it reads it once, at start, and no file is left behind.
+    balancer = subprocess.Popen([haproxy, "-db", "-f", "/dev/stdin"], stdin=subprocess.PIPE, env=environment)
+    balancer.stdin.write(render(ports).encode())
+    balancer.stdin.close()
+    processes.append(balancer)
     while not healthy(port, "/balancer-health"):  # haproxy answers this itself once it listens
         if time.monotonic() > deadline or processes[-1].poll() is not None:
             stop(processes)
@@ -95,7 +129,8 @@ def start(replicas, port, log_dir=None):  # -> [processes]: the replicas, then h
         time.sleep(0.1)
     for k, (replica_port, process) in enumerate(zip(ports, processes, strict=False), 1):
         print(f"replica app{k}: port {replica_port}, pid {process.pid}", flush=True)
-    print(f"Serving {replicas} replicas on http://127.0.0.1:{port} (Ctrl-C stops them all)", flush=True)
+    also = f" and https://127.0.0.1:{tls_port}" if tls_cert else ""
+    print(f"Serving {replicas} replicas on http://127.0.0.1:{port}{also} (Ctrl-C stops them all)", flush=True)
     return processes
 
 
@@ -117,10 +152,16 @@ def main():
         "--port", type=int, default=8600, help="the balancer's port; replicas use the next ones"
     )
     parser.add_argument("--logs", help="a folder for each replica's output (default: this terminal)")
+    parser.add_argument(
+        "--tls-cert", help="a PEM file (certificate, chain, key): HTTPS on --tls-port as well"
+    )
+    parser.add_argument("--tls-port", type=int, default=8643, help="the HTTPS port, with --tls-cert")
     arguments = parser.parse_args()
     if not 1 <= arguments.replicas <= 16:
         parser.error("--replicas must be between 1 and 16")
-    processes = start(arguments.replicas, arguments.port, arguments.logs)
+    processes = start(
+        arguments.replicas, arguments.port, arguments.logs, arguments.tls_cert, arguments.tls_port
+    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while all(p.poll() is None for p in processes[-1:]):  # until haproxy ends, or Ctrl-C

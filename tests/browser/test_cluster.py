@@ -13,9 +13,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from browser_helpers import ARTIFACTS, REPO_ROOT, wait_for_charts
@@ -41,33 +42,42 @@ class Cluster:
     url: str
     pids: dict  # replica name -> process id
     process: subprocess.Popen
+    ports: dict = field(default_factory=dict)  # replica name -> its own port (not through the balancer)
+    https_url: str | None = None  # with a TLS certificate
 
     def kill(self, replica):  # as a crash would: no goodbye to its sessions
         os.kill(self.pids[replica], signal.SIGKILL)
 
 
-def start_cluster(replicas, name) -> Iterator[Cluster]:
+def start_cluster(replicas, name, environment=None, tls_cert=None) -> Iterator[Cluster]:
+    """deploy/cluster.py, as `make cluster` runs it, with these environment variables (the balancer's
+    settings, the replicas' Streamlit options) and, given a certificate, HTTPS on the port after the
+    replicas'."""
     if shutil.which("haproxy") is None and not os.path.exists("/usr/sbin/haproxy"):
         reason = "haproxy is missing (sudo apt-get install haproxy)"
         if os.environ.get("REQUIRE_BROWSER") == "1":  # CI: .ci/run installs it
             pytest.fail(f"{reason}; CI must run the balancing test", pytrace=False)
         pytest.skip(reason)
-    port = free_ports(replicas)  # the replicas take the ports after it
+    port = free_ports(replicas + 1)  # the replicas take the ports after it, then HTTPS
     logs = ARTIFACTS / name
     logs.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "deploy/cluster.py", "--replicas", str(replicas), "--port", str(port)]
+    command += ["--logs", str(logs)]
+    if tls_cert:
+        command += ["--tls-cert", str(tls_cert), "--tls-port", str(port + replicas + 1)]
     process = subprocess.Popen(
-        [sys.executable, "deploy/cluster.py", "--replicas", str(replicas), "--port", str(port), "--logs", str(logs)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    pids = {}
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, env=os.environ | (environment or {})
+    )
+    pids, ports = {}, {}
     for line in process.stdout:  # it prints each replica, then "Serving" once haproxy runs
         if found := REPLICA_LINE.search(line):
-            pids[found.group(1)] = int(found.group(3))
+            pids[found.group(1)], ports[found.group(1)] = int(found.group(3)), int(found.group(2))
         if line.startswith("Serving"):
             break
     assert len(pids) == replicas, f"the cluster did not start; see {logs}"
+    https_url = f"https://127.0.0.1:{port + replicas + 1}" if tls_cert else None
     try:
-        yield Cluster(f"http://127.0.0.1:{port}", pids, process)
+        yield Cluster(f"http://127.0.0.1:{port}", pids, process, ports, https_url)
     finally:
         process.send_signal(signal.SIGTERM)  # it stops haproxy and every replica
         process.wait(timeout=30)
@@ -93,6 +103,19 @@ def test_sessions_spread_over_every_replica_and_each_stays_on_one(cluster):
     spread = Counter(next(iter(replicas)) for replicas in by_session.values())
     assert set(spread) == set(cluster.pids), spread  # every replica has sessions
     assert max(spread.values()) <= 2 * min(spread.values()), spread
+
+
+def test_without_a_certificate_the_security_headers_come_but_no_https_ones(cluster):
+    # `make cluster` as it starts without TLS (tests/browser/test_front_door.py has the HTTPS side).
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with no_proxy.open(f"{cluster.url}/scores?sentence=a+b", timeout=10) as reply:
+        headers = reply.headers
+    assert headers["Content-Security-Policy"].endswith("frame-ancestors 'self'")  # FRAME_ANCESTORS' default
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in headers
+    (sticky,) = headers.get_all("Set-Cookie")
+    attributes = {part.strip() for part in sticky.split(";")}
+    assert {"HttpOnly", "SameSite=Lax"} <= attributes and "Secure" not in attributes
 
 
 def test_a_reconnecting_browser_returns_to_its_replica(cluster):

@@ -318,6 +318,7 @@ class Run:
     charts: list[str] = field(default_factory=list)  # the Plotly JSON specs
     markers: set[bytes] = field(default_factory=set)  # every invented word anywhere in the run
     cache_hits: int = 0  # ref_hash messages resolved from the tab's cache
+    elements: list = field(default_factory=list)  # every new element (protobuf), for the abuse benchmark
 
 
 class BrowserTab:
@@ -332,6 +333,7 @@ class BrowserTab:
         self.query = dict(query)  # the address bar's query parameters
         self.ws = None
         self.page_hash = ""  # the page's script hash, once the server has named it
+        self.session_id = ""  # the server's id of this tab's session, from its first run
         self.sentence_box = ""  # the "Sentence" text_input's widget id, from the first run
         self.cache: dict[str, list] = {}  # hash -> [raw message, run count when last used]
         self.cache_runs = 0
@@ -404,8 +406,12 @@ class BrowserTab:
         for key in [k for k, (_, runs) in self.cache.items() if self.cache_runs - runs > self.max_cache_age]:
             del self.cache[key]
 
-    async def run(self, typed: str | None = None, close_after_first_delta: bool = False) -> Run:
-        """Send a rerun (with the typed sentence, if any) and read its messages until script_finished."""
+    async def run(
+        self, typed: str | None = None, close_after_first_delta: bool = False, message: bytes | None = None
+    ) -> Run:
+        """Send a rerun (with the typed sentence, if any) and read its messages until script_finished.
+
+        ``message``: a rerun of the caller's own making instead (the abuse benchmark's hostile ones)."""
         run = Run()
         if self.ws is None or (typed is not None and not self.sentence_box):
             run.error = "no connection" if self.ws is None else "no Sentence text box in the first run"
@@ -415,7 +421,7 @@ class BrowserTab:
         start = time.perf_counter()
         try:
             async with asyncio.timeout(RUN_TIMEOUT_S):
-                await self.ws.send(self._rerun_message(typed))
+                await self.ws.send(message or self._rerun_message(typed))
                 while True:
                     raw = await self.ws.recv()
                     message = ForwardMsg.FromString(raw)
@@ -441,6 +447,7 @@ class BrowserTab:
                             return run
                         if message.delta.WhichOneof("type") == "new_element":
                             element = message.delta.new_element
+                            run.elements.append(element)
                             which = element.WhichOneof("type")
                             if which == "plotly_chart":
                                 run.charts.append(element.plotly_chart.spec)
@@ -451,6 +458,7 @@ class BrowserTab:
                                 errors.append(f"exception{warning}: {element.exception.message[:200]}")
                     elif kind == "new_session":  # names the main script; a pages/ app's page follows
                         new_session = True
+                        self.session_id = message.new_session.initialize.session_id
                         self.page_hash = message.new_session.page_script_hash
                         self.max_cache_age = message.new_session.config.max_cached_message_age or 2
                     elif kind == "navigation":  # the page that actually ran, in an app with pages

@@ -8,13 +8,14 @@ import streamlit as st
 from attention_core import AttentionInputError, tokenize
 from attention_core.families import trained
 from attention_viz import budget, frames
-from ui import columns, downloads, focus, heap, models, presenter, render, room, sidebar
+from ui import columns, downloads, focus, heap, models, presenter, render, room, sidebar, sockets
 from ui.pages import OVERVIEW
 
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     """Page title, the sidebar and the trace; for unusable input, a message instead of the page."""
     heap.freeze_imports()  # once per process
+    sockets.bound_send_queues()
     trained.warm()  # the trained layers a class's links name, in the background, once per process
     st.set_page_config(
         page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"

@@ -26,6 +26,7 @@ OPTIONS = (
 
 _runs = OrderedDict()  # (task, seed) -> Future of its TrainingRun, oldest first
 _runs_lock = threading.Lock()  # held only to look up or add an entry, never while training
+_training = threading.Semaphore(1)  # one training at a time in the process: many seeds at once queue here
 
 
 def training_run(task, seed, progress=None):  # -> TrainingRun, trained once per process and shared
@@ -50,7 +51,12 @@ def training_run(task, seed, progress=None):  # -> TrainingRun, trained once per
             _runs.move_to_end(key)
     if owner:
         try:
-            future.set_result(train(task, seed=seed, progress=progress))
+            if not _training.acquire(timeout=WAIT_S):
+                raise Busy("The server is training other layers; try again in a moment.")
+            try:
+                future.set_result(train(task, seed=seed, progress=progress))
+            finally:
+                _training.release()
         except BaseException as error:
             with _runs_lock:
                 if _runs.get(key) is future:

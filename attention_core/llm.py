@@ -148,6 +148,11 @@ class ByteBudgetCache:
                     self.nbytes -= sum(array.nbytes for array in self._entries.popitem(last=False)[1])
         return value
 
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self.nbytes = 0
+
 
 # --- the decoder's steps ---
 

@@ -83,7 +83,9 @@ def hugging_face_reference(tokenizer, model, prompts, layers=None):  # -> dict o
         probs = out.logits[0, -1].double().softmax(-1)
         top = torch.argsort(probs, descending=True)[:TOP]
         arrays[f"ids_{i}"] = ids[0].numpy().astype(np.int32)
-        arrays[f"attentions_{i}"] = torch.stack([out.attentions[layer][0] for layer in layers]).float().numpy()
+        arrays[f"attentions_{i}"] = (
+            torch.stack([out.attentions[layer][0] for layer in layers]).float().numpy()
+        )
         arrays[f"top_ids_{i}"] = top.numpy().astype(np.int32)
         arrays[f"top_probs_{i}"] = probs[top].float().numpy()
         arrays[f"greedy_{i}"] = greedy[0, ids.shape[1] :].numpy().astype(np.int32)

@@ -32,9 +32,9 @@ import numpy as np
 PROMPTS = (
     "The capital of France is",
     "One, two, three, four,",
-    "Crème brûlée, naïve café 🦜🎉 日本語のテキスト and مرحبا بالعالم say hello.",
+    "Crème brûlée, naïve café 🦜 日本語 and مرحبا say hello.",
     "def add(a, b):\n    return a + b\n\n\nprint(add(2, 40))  # 42",
-    "In 2024, 1,234,567 people paid $3.99 for 12 eggs; 0.5% said 10/10.",
+    "In 2024, 1,234 people paid $3.99; 0.5% said 10/10.",
     "   three spaces,\n\n\ttwo tabs\t\tand    runs     of   spaces   \n",
     "<|im_start|>user\nWhat is the capital of Italy?<|im_end|>\n<|im_start|>assistant\n",
 )

@@ -267,7 +267,7 @@ def choose_token(logits, temperature, top_k, top_p, rng):  # [vocab] -> token id
 # --- the model ---
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LanguageModel:
     """A loaded decoder: float32 weights (read-only, shared by all sessions), tokenizer and sizes."""
 
@@ -286,6 +286,9 @@ class LanguageModel:
     layers: tuple  # DecoderLayer, first to last
     cache: ByteBudgetCache = field(default_factory=lambda: ByteBudgetCache(CACHE_BYTES), repr=False)
 
+    def __repr__(self):  # not the 135 million weights
+        return f"<LanguageModel {self.name}: {self.config}>"
+
     def tokenize(self, text):  # str -> list of n token ids
         """Split ``text`` into tokens as the model does, or raise ``AttentionInputError``."""
         if not isinstance(text, str):
@@ -302,7 +305,9 @@ class LanguageModel:
             text.encode("utf-8")
         except UnicodeEncodeError:  # e.g. a lone surrogate, which is not valid Unicode
             raise AttentionInputError("That text contains characters that are not valid Unicode.") from None
-        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids  # leaves out bytes it has no token
+        if not ids:  # for, as transformers does: SmolLM2 has none for 6 control characters such as \x16
+            raise AttentionInputError(f"That text has no character {self.short_name} has a token for.")
         ids = ids if self.bos_id is None else [self.bos_id, *ids]
         if len(ids) > window:
             raise AttentionInputError(

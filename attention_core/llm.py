@@ -179,9 +179,8 @@ def rotate(x, positions, theta):  # [h, n, d_k], n positions, float -> [h, n, d_
 
 
 def share_kv(kv, group):  # [h_kv, n, d], int -> [h_kv * group, n, d]
-    return np.repeat(
-        kv, group, axis=0
-    )  # query head i reads key/value head i // group (grouped-query attention)
+    # Query head i reads key/value head i // group (grouped-query attention, as transformers' repeat_kv).
+    return np.repeat(kv, group, axis=0)
 
 
 def split_heads(qkv, config):  # [m, (h + 2 h_kv) d_k] -> [h, m, d_k], [h_kv, m, d_k], [h_kv, m, d_k]
@@ -267,6 +266,18 @@ def choose_token(logits, temperature, top_k, top_p, rng):  # [vocab] -> token id
 # --- the model ---
 
 
+class _Rotated(NamedTuple):  # one layer of a text, float64: what run() and attentions() share
+    x: np.ndarray  # [n, d_model] the layer's input after RMSNorm
+    w_q: np.ndarray  # [h, d_model, d_k]
+    w_k: np.ndarray  # [h_kv, d_model, d_k]
+    w_v: np.ndarray  # [h_kv, d_model, d_k]
+    q: np.ndarray  # [h, n, d_k] before rotation
+    k: np.ndarray  # [h_kv, n, d_k] before rotation
+    q_turned: np.ndarray  # [h, n, d_k]
+    k_turned: np.ndarray  # [h_kv, n, d_k]
+    scores: np.ndarray  # [h, n, n] rotated Q against rotated K, each K head shared by its group
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class LanguageModel:
     """A loaded decoder: float32 weights (read-only, shared by all sessions), tokenizer and sizes."""
@@ -334,30 +345,28 @@ class LanguageModel:
     def _stream(self, ids):
         return self.cache.get(("stream", ids), lambda: tuple(decoder_forward(self, ids)))
 
-    def _rotated(self, ids, layer):  # -> x, per-head float64 weights, Q and K before and after rotation
-        """Stage 1's X and the rotated Q, K of one layer in float64, from the cached float32 layer input."""
+    def _rotated(self, ids, layer):  # -> _Rotated: one layer's X, W and Q, K in float64
+        """Stage 1's X and the Q, K of one layer, from the cached float32 layer input; run() and
+        attentions() both start here, so their weights are the same numbers."""
         config, weights = self.config, self.layers[layer]
         x = rms_norm(self._stream(ids)[layer].astype(np.float64), weights.attn_norm, config.eps)
         w_q, w_k, w_v = split_heads(weights.w_qkv.astype(np.float64), config)  # [h or h_kv, d_model, d_k]
         q, k = x @ w_q, x @ w_k  # [h, n, d_k], [h_kv, n, d_k]: Llama has no biases
         positions, theta = np.arange(len(ids)), config.rope_theta
-        return x, (w_q, w_k, w_v), q, k, rotate(q, positions, theta), rotate(k, positions, theta)
-
-    def _scores(self, q, k):  # [h, n, d_k], [h_kv, n, d_k] -> [h, n, n]
-        return attention_scores(q, share_kv(k, self.config.group))
+        q_turned, k_turned = rotate(q, positions, theta), rotate(k, positions, theta)
+        scores = attention_scores(q_turned, share_kv(k_turned, config.group))  # [h, n, n]
+        return _Rotated(x, w_q, w_k, w_v, q, k, q_turned, k_turned, scores)
 
     def attentions(self, text):  # str -> [layers, h, n, n] float64, read-only
         """Every layer's attention weights: exactly those of ``run(text, layer)``, cached."""
         ids = tuple(self.tokenize(text))
 
         def compute():
-            mask, divisor = causal_mask(len(ids), True), math.sqrt(self.config.d_k)  # as in attend()
+            mask, divisor = causal_mask(len(ids), True), math.sqrt(self.config.d_k)  # as attend() has them
+            layers = range(self.config.n_layers)
             return (
                 np.stack(
-                    [
-                        softmax(scale_scores(self._scores(*self._rotated(ids, layer)[-2:]), divisor), mask)
-                        for layer in range(self.config.n_layers)
-                    ]
+                    [softmax(scale_scores(self._rotated(ids, i).scores, divisor), mask) for i in layers]
                 ),
             )
 
@@ -402,9 +411,7 @@ class LanguageModel:
             raise AttentionInputError(f"top_p must be a number above 0 and at most 1; got {top_p!r}.")
         rng = np.random.default_rng(_whole_number("seed", seed, 0, 2**32 - 1))
         new = []
-        stream = self._stream(
-            tuple(ids)
-        )  # the prompt's pass is the cached one; the longer texts are not kept
+        stream = self._stream(tuple(ids))  # the prompt's pass is cached; the longer texts' are not kept
         while True:
             token = choose_token(logits(self, stream[-1][-1:])[0], temperature, top_k, top_p, rng)
             new.append(token)
@@ -439,35 +446,28 @@ class LanguageModel:
         """
         layer = _whole_number("Layer", layer, 0, self.config.n_layers - 1)
         ids = tuple(self.tokenize(text))
-        group = self.config.group
-        x, (w_q, w_k, w_v), q_before, k_before, q, k = self._rotated(ids, layer)
-        h, d_k = self.config.n_heads, self.config.d_k
+        group, h, d_k = self.config.group, self.config.n_heads, self.config.d_k
+        r = self._rotated(ids, layer)
         weights = Weights(
-            w_q=np.ascontiguousarray(w_q),
-            w_k=share_kv(w_k, group),
-            w_v=share_kv(w_v, group),
+            w_q=np.ascontiguousarray(r.w_q),
+            w_k=share_kv(r.w_k, group),
+            w_v=share_kv(r.w_v, group),
             w_o=self.layers[layer].w_o.astype(np.float64),
             b_q=np.zeros((h, d_k)),
             b_k=np.zeros((h, d_k)),
             b_v=np.zeros((h, d_k)),
             b_o=np.zeros(self.config.d_model),
         )
-        tokens = self.token_texts(ids)
+        tokens, caption = self.token_texts(ids), f"{self.name} · layer {layer}"
         trace = attend(
-            self.trace_config,
-            tokens,
-            x,
-            np.zeros_like(x),
-            weights,
-            scores=self._scores(q, k),
-            model=f"{self.name} · layer {layer}",
+            self.trace_config, tokens, r.x, np.zeros_like(r.x), weights, scores=r.scores, model=caption
         )
-        return dataclasses.replace(
+        return dataclasses.replace(  # attend() projected Q and K; the scores came from their rotations
             trace,
-            q=q,
-            k=share_kv(k, group),
-            q_before_rotation=q_before,
-            k_before_rotation=share_kv(k_before, group),
+            q=r.q_turned,
+            k=share_kv(r.k_turned, group),
+            q_before_rotation=r.q,
+            k_before_rotation=share_kv(r.k, group),
             rope_theta=self.config.rope_theta,
             kv_heads=self.config.kv_heads,
         )

@@ -42,7 +42,6 @@ from attention_core.attention import (
     attention_scores,
     causal_mask,
     concat_heads,
-    output_projection,
     scale_scores,
     softmax,
     weighted_sum,
@@ -197,7 +196,7 @@ def self_attention(x, layer, n_heads):  # [n, d_model] -> [n, d_model]
     n, d = x.shape
     q, k, v = linear(x, layer.w_qkv, layer.b_qkv).reshape(n, 3, n_heads, d // n_heads).transpose(1, 2, 0, 3)
     weights = softmax(scale_scores(attention_scores(q, k), math.sqrt(d // n_heads)), causal_mask(n, False))
-    return output_projection(concat_heads(weighted_sum(weights, v)), layer.w_o, layer.b_o)
+    return linear(concat_heads(weighted_sum(weights, v)), layer.w_o, layer.b_o)  # the output projection
 
 
 def feed_forward(x, layer):  # [n, d_model] -> [n, d_model]

@@ -305,7 +305,8 @@ class PretrainedModel:
         return attend(self.config, tokens, x, np.zeros_like(x), self.layers[layer].attention, model=model)
 
     def attentions(self, sentence):  # str -> [layers, h, n, n]
-        """Every layer's attention weights, as Hugging Face's ``output_attentions`` gives them."""
+        """Every layer's attention weights, as Hugging Face's ``output_attentions`` gives them: the float64
+        weights of ``run(sentence, layer)``."""
         tokens, ids, type_ids = self.encode(sentence)
         hidden = _cached_forward(self, tokens, ids, type_ids)
         zeros = np.zeros(hidden[0].shape)
@@ -318,9 +319,8 @@ class PretrainedModel:
 
     def sentence_embedding(self, sentence):  # str -> [d_model]
         """The sentence-transformers embedding: final hidden states averaged over tokens, unit length."""
-        pooled = self.hidden_states(sentence)[-1].mean(
-            axis=0, dtype=np.float64
-        )  # unpadded: every token counts
+        last = self.hidden_states(sentence)[-1]
+        pooled = last.mean(axis=0, dtype=np.float64)  # one unpadded sentence: every token counts
         return pooled / max(np.linalg.norm(pooled), 1e-12)
 
 

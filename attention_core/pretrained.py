@@ -117,11 +117,13 @@ _TAIL_DEN = (1.0, 2.56852019228982242e00, 1.87295284992346047e00, 5.279051029514
 
 
 def _rational(num, den, t):  # num(t) / den(t) by Horner's rule, in place: this is most of GELU's time
-    p, q = np.full_like(t, num[0]), np.full_like(t, den[0])
-    for c in num[1:]:
+    p, q = t * num[0], t * den[0]
+    p += num[1]
+    q += den[1]
+    for c in num[2:]:
         p *= t
         p += c
-    for c in den[1:]:
+    for c in den[2:]:
         q *= t
         q += c
     p /= q

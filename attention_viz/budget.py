@@ -32,6 +32,7 @@ BUDGETS = {
     "attentions": 48 * MB,  # every layer's weights: 9.4 MB for MiniLM at 128 word pieces
     "figures": 96 * MB,  # Plotly figures, built once for the same numbers (charts.shared)
     "downloads": 64 * MB,  # the lesson files and JSON traces people download, as bytes
+    "continuations": 8 * MB,  # Next word: each text's tokens so far, and the 10 likeliest at each step
 }
 
 
@@ -100,6 +101,10 @@ class SharedCache:
             del self._computing[key]
         future.set_result(value)
         return value
+
+    def peek(self, key):  # -> the value kept for key, or None; never waits, never computes
+        with self._lock:
+            return self._values.get(key)
 
     def __len__(self):
         return len(self._values)

@@ -266,6 +266,9 @@ def _spans(count, gap):  # count equal spans of [0, 1] with gap between neighbou
     return [(k * (size + gap), k * (size + gap) + size) for k in range(count)]
 
 
+GRID_CELLS_EXACT = 2**20  # a head grid with more weights than this is sent as whole percentages
+
+
 def head_grid(weights, row_titles, column_titles, room=layout.ROOM_PX):
     """Attention weights [rows, columns, n, n] (layers × heads) as one figure of small heatmaps, 0..1.
 
@@ -273,6 +276,11 @@ def head_grid(weights, row_titles, column_titles, room=layout.ROOM_PX):
     would touch (the hover names each panel).
     """
     n_rows, n_columns = weights.shape[:2]
+    # A grid of many large heads is sent as whole percentages, one byte a weight, not eight: 30 × 9 heads of
+    # 128 × 128 would be a 47 MB message. Its colours are the same to the eye; the numbers are on the stages.
+    percent = weights.size > GRID_CELLS_EXACT
+    if percent:
+        weights = np.rint(np.asarray(weights) * 100).astype(np.uint8)
     rows, columns = _plotly_text(row_titles), _plotly_text(column_titles)
     size = layout.TICK_PX
     left = math.ceil(layout.EDGE_PX + max(layout.text_px(t, size) for t in row_titles) + layout.TICK_GAP_PX)
@@ -301,9 +309,11 @@ def head_grid(weights, row_titles, column_titles, room=layout.ROOM_PX):
                     "yaxis": f"y{suffix}",
                     "colorscale": WEIGHT_COLORS,
                     "zmin": 0.0,
-                    "zmax": 1.0,
+                    "zmax": 100.0 if percent else 1.0,
                     "showscale": False,
-                    "hovertemplate": f"{rows[r]} · {columns[c]}<br>query %{{y}} → key %{{x}}: %{{z:.2f}}<extra></extra>",
+                    "hovertemplate": f"{rows[r]} · {columns[c]}<br>query %{{y}} → key %{{x}}: "
+                    + ("%{z}%" if percent else "%{z:.2f}")
+                    + "<extra></extra>",
                 }
             )
             chart_layout[f"xaxis{suffix}"] = {"domain": x_spans[c], "anchor": f"y{suffix}", **hidden}
@@ -357,3 +367,105 @@ def training_curve(values, title, step, room):  # [steps] -> a line over the tra
         "showlegend": False,
     }  # fmt: skip
     return figure(data, layout)
+
+
+def rotation_figure(terms, at, room):  # RotationTerms, the query's own position -> one pair turning
+    """The query's pair of numbers (2·pair, 2·pair + 1) as an arrow from the origin, turned to each position
+    0, 1, …: the same length every time, a further turn of ``terms.speed`` radians per position. The arrow
+    at the query's own position ``at`` is drawn thick."""
+    radius = float(np.linalg.norm(terms.turned[0])) or 1.0
+    data = []
+    for p, (x, y) in zip(terms.positions, terms.turned, strict=True):
+        own = p == at
+        data.append(
+            {
+                "type": "scatter",
+                "x": [0.0, float(x)],
+                "y": [0.0, float(y)],
+                "mode": "lines+markers+text",
+                "text": ["", f"{p}"],
+                "textposition": "top center",
+                "textfont": {"size": 13 if own else 11},
+                "marker": {"size": [0, 9 if own else 6], "color": LINE_COLORS[1 if own else 0]},
+                "line": {"width": 4 if own else 1.5, "color": LINE_COLORS[1 if own else 0]},
+                "hovertemplate": f"position {p}: ({x:.3f}, {y:.3f}), turned {p * terms.speed:.2f} rad<extra></extra>",
+                "showlegend": False,
+            }
+        )
+    edge = radius * 1.25
+    size = int(min(room, 420))
+    layout = {
+        "width": size,
+        "height": size,
+        "margin": {"l": 40, "r": 10, "t": 10, "b": 40},
+        "xaxis": {"range": [-edge, edge], "zeroline": True, "title": {"text": f"q[{2 * terms.pair + 1}]"}},
+        "yaxis": {
+            "range": [-edge, edge],
+            "zeroline": True,
+            "scaleanchor": "x",
+            "title": {"text": f"q[{2 * terms.pair + 2}]"},
+        },
+    }
+    return figure(data, layout)
+
+
+def describe_rotation(terms, at):  # -> the text alternative of a rotation_figure
+    return (
+        f"pair {terms.pair + 1} of the query, as an arrow of length {float(np.linalg.norm(terms.turned[0])):.2f} "
+        f"turned by {terms.speed:.3g} radians per position, drawn at positions 0 to {terms.positions[-1]}; "
+        f"the query's own position is {at}"
+    )
+
+
+CUT_COLOR = "#9a9a9a"  # a token top-k or top-p leaves out: grey on light and dark backgrounds alike
+
+
+def next_token_bars(labels, probs, kept, drawn, room):  # the most likely next tokens as horizontal bars
+    """``labels`` [k] (most likely first), their ``probs`` and whether each is ``kept`` (top-k, top-p): kept
+    ones in blue, cut ones grey and marked "cut", the token that was drawn (its label, or None) in orange."""
+    labels = _plotly_text(labels)
+    colors = [
+        LINE_COLORS[1] if label == drawn else LINE_COLORS[0] if keep else CUT_COLOR
+        for label, keep in zip(labels, kept, strict=True)
+    ]
+    texts = [f"{p:.1%}" + ("" if keep else " · cut") for p, keep in zip(probs, kept, strict=True)]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "x": [float(p) for p in probs],
+            "y": labels,
+            "marker": {"color": colors},
+            "text": texts,
+            "textposition": "outside",
+            "cliponaxis": False,
+            "hovertemplate": "%{y}: %{x:.4f}<extra></extra>",
+        }
+    ]
+    layout = {
+        "width": int(room),
+        "height": 40 + 28 * len(labels),
+        "margin": {
+            "l": 10 + max((layout_text_px(label) for label in labels), default=0),
+            "r": 80,
+            "t": 10,
+            "b": 30,
+        },
+        "xaxis": {"range": [0, max(1e-9, float(max(probs, default=0))) * 1.15], "tickformat": ".0%"},
+        "yaxis": {"autorange": "reversed", "type": "category", "automargin": False},
+        "bargap": 0.25,
+        "showlegend": False,
+    }
+    return figure(data, layout)
+
+
+def layout_text_px(text):  # a label's width at the axes' type size
+    return math.ceil(layout.text_px(text, layout.TICK_PX))
+
+
+def describe_bars(labels, probs, kept):  # -> the text alternative of next_token_bars
+    parts = [
+        f"{label} {p:.1%}" + ("" if keep else " (cut)")
+        for label, p, keep in zip(labels, probs, kept, strict=True)
+    ]
+    return f"the {len(labels)} most likely next tokens: " + ", ".join(parts)

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attention_viz import panels
+
 ATOL = 1e-9  # far above float64 rounding for these sizes, far below any visible number
 
 
@@ -41,7 +43,7 @@ def qkv(trace, head):
     n, d_k, d_v = len(trace.tokens), trace.q.shape[-1], trace.v.shape[-1]
     return [
         _shape(trace.q.shape[1:] == (n, d_k) and trace.v.shape[1:] == (n, d_v), f"Q is [{n} × {d_k}], V [{n} × {d_v}]"),
-        _close("Q = X·W_q (+ b_q)", trace.q[head], trace.x @ trace.w_q[head] + trace.b_q[head]),
+        _close("Q = X·W_q (+ b_q)", getattr(trace, panels.projected(trace, "q"))[head], trace.x @ trace.w_q[head] + trace.b_q[head]),
     ]  # fmt: skip
 
 
@@ -98,4 +100,18 @@ def output(trace, head):
             f"{int(inside.all(axis=1).sum())} of {n} rows inside",
         ),
         _close("output = A·V", outputs, trace.weights[head] @ values),
+    ]
+
+
+def rotate(trace, head):  # a rotation turns each pair of numbers and keeps its length; position 0 stays
+    n, d_k = len(trace.tokens), trace.q.shape[-1]
+    q, turned = trace.q_before_rotation[head], trace.q[head]
+    pairs = q.reshape(n, d_k // 2, 2), turned.reshape(n, d_k // 2, 2)
+    return [
+        _shape(turned.shape == (n, d_k), f"Q and K stay [{n} × {d_k}]"),
+        _close(
+            "each pair keeps its length", np.linalg.norm(pairs[1], axis=-1), np.linalg.norm(pairs[0], axis=-1)
+        ),
+        _close("position 0 is not turned", turned[0], q[0]),
+        _close("S = (rotated Q)·(rotated K)ᵀ", trace.scores[head], turned @ trace.k[head].T),
     ]

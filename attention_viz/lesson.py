@@ -191,7 +191,7 @@ def _checks(trace, view, slug):
 def _stage(trace, view, slug, drawn):  # a section whose id is the stage's number in its family: stage-4
     stage_view = stages.VIEWS[slug]
     explanation, formula = text.intro(trace, slug)
-    note = family_of(trace).notes.get(slug)
+    note = family_of(trace).note(slug, trace, view.head)
     parts = [
         f'<section class="stage" id="stage-{stage_number(family_of(trace).stages, slug)}"><h2>{html.escape(text.title(family_of(trace).stages, slug))}</h2>',
         f'<p class="explanation">{_markdown(explanation)}</p>',

@@ -19,6 +19,8 @@ from attention_viz import charts, frames, layout
 
 # The trace's per-head fields: [heads, ...]; the others (x, embeddings, positional, output) have no head axis.
 PER_HEAD = {
+    "q_before_rotation",
+    "k_before_rotation",
     "w_q",
     "w_k",
     "w_v",
@@ -101,12 +103,29 @@ def projection(trace, head=0):  # W_q, W_k, W_v, and their biases where the mode
     return weights + biases
 
 
-def qkv(trace, head=0):  # Q, K and V of the head
+def projected(trace, name):  # "q" or "k" -> the field holding X W: before any rotation by position
+    return f"{name}_before_rotation" if getattr(trace, f"{name}_before_rotation", None) is not None else name
+
+
+def qkv(trace, head=0):  # Q, K and V of the head, as the projections make them
     tokens = frames.token_labels(trace.tokens)
     return [
-        _matrix(trace, name.lower(), head, name, f"{name} ({role})", tokens, _dims(name.lower(), getattr(trace, name.lower())))
+        _matrix(trace, projected(trace, name.lower()), head, name, f"{name} ({role})", tokens, _dims(name.lower(), getattr(trace, name.lower())))
         for name, role in (("Q", "queries"), ("K", "keys"), ("V", "values"))
     ]  # fmt: skip
+
+
+def rotate(trace, head=0):  # Q and K before and after their rotation by position
+    tokens = frames.token_labels(trace.tokens)
+    return [
+        _matrix(trace, field, head, name, title, tokens, _dims(prefix, trace.q))
+        for field, name, title, prefix in (
+            ("q_before_rotation", "Q_before", "Q before rotation (X W_q)", "q"),
+            ("q", "Q_rotated", "Q rotated by position", "q"),
+            ("k_before_rotation", "K_before", "K before rotation (X W_k)", "k"),
+            ("k", "K_rotated", "K rotated by position", "k"),
+        )
+    ]
 
 
 def _cells(trace):  # a query × key matrix's labels

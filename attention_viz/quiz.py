@@ -82,6 +82,18 @@ def output(trace, head, draw):
     return _which_key(trace, labels, i, prompt, best, reveal)
 
 
+def rotate(trace, head, draw):  # a rotation turns a vector and keeps its length
+    labels, i, _ = _cell(trace, draw)
+    before, after = (np.linalg.norm(m[head, i]) for m in (trace.q_before_rotation, trace.q))
+    return Question(
+        f"The query of “{labels[i]}” is rotated by its position. Afterwards, is it longer, shorter, or just as long?",
+        ("longer", "shorter", "just as long"),
+        "just as long",
+        0.0,
+        f"A rotation only turns it: its length is {before:.3f} before and {after:.3f} after.",
+    )
+
+
 def grade(question, guess):  # -> (right, a sentence saying how close)
     if question.options:
         right = guess == question.answer

@@ -49,6 +49,9 @@ VIEWS = {
         StageView(
             STAGES["output"], text.output_shapes, panels.output, checks.output, ("head_output",), quiz.output, "output"
         ),
+        StageView(
+            STAGES["rotate"], text.rotate_shapes, panels.rotate, checks.rotate, ("Q_rotated", "K_rotated"), quiz.rotate
+        ),
     )
 }  # fmt: skip
 

@@ -55,6 +55,18 @@ INTRO = {
         r"A_{ij} = \frac{\exp(\tilde S_{ij} - \max_k \tilde S_{ik})}"
         r"{\sum_{l} \exp(\tilde S_{il} - \max_k \tilde S_{ik})}",
     ),
+    "rotate": (
+        "Attention by itself ignores word order. This model does not add a positional vector to X: instead it "
+        "**rotates** each query and each key by an angle that grows with the token's position (RoPE). The "
+        "numbers of a vector are taken in pairs, and each pair is turned like the hand of a clock — the first "
+        "pairs quickly, the last ones slowly. A rotation keeps a vector's length and changes only its "
+        "direction. Because the query at position i is turned by i·θ and the key at position j by j·θ, their "
+        "dot product depends on the **difference i − j**: how far apart the two tokens are, not where they "
+        "are in the text.",
+        r"\begin{pmatrix} q'_{2m} \\ q'_{2m+1} \end{pmatrix} = \begin{pmatrix} \cos i\theta_m & -\sin i\theta_m "
+        r"\\ \sin i\theta_m & \cos i\theta_m \end{pmatrix} \begin{pmatrix} q_{2m} \\ q_{2m+1} \end{pmatrix} "
+        r"\qquad \theta_m = \text{base}^{-2m/d_k}",
+    ),
     "output": (
         "Each token's new vector is a **weighted average of all the value vectors**, using its row of "
         'attention weights. A token that attends mostly to "cat" ends up carrying mostly cat\'s value. '
@@ -70,6 +82,14 @@ def intro(trace, slug):  # -> (explanation as markdown, formula as LaTeX), in th
 
 def title(stages, slug):  # a family's stage list, a slug -> "4. Raw scores"
     return f"{stage_number(stages, slug)}. {STAGES[slug].title}"
+
+
+def rotate_shapes(trace):
+    return (
+        ("Q", trace.q.shape[1:]),
+        ("K", trace.k.shape[1:]),
+        ("angles", (len(trace.tokens), trace.q.shape[-1] // 2)),
+    )
 
 
 def embedding_shapes(trace):  # -> ((name, shape), ...): what goes in and what comes out of the stage

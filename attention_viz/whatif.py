@@ -106,7 +106,11 @@ def recompute(trace, target, head, edited):
 
 def rerun(trace, **changes):  # AttentionTrace, config fields -> the same X and weights under changed settings
     config = dataclasses.replace(trace.config, **changes)
-    return attend(config, trace.tokens, trace.x, trace.positional, weights_of(trace), source=trace.source)
+    return attend(config, trace.tokens, trace.x, trace.positional, weights_of(trace), **_as_computed(trace))
+
+
+def _as_computed(trace):  # attend()'s arguments that make it compute as the trace's model did
+    return {"source": trace.source, "rope_theta": trace.rope_theta, "kv_heads": trace.kv_heads}
 
 
 def resizes(

@@ -11,7 +11,7 @@ settings, trace = page_setup(PAGE)
 head = settings.head
 config = trace.config
 
-render.draw_stage_intro(PAGE, trace, settings.family)
+render.draw_stage_intro(PAGE, trace, settings.family, settings.head)
 if config.n_heads > 1:
     st.caption(f"Showing head {head + 1} of {config.n_heads}; every head has its own three matrices.")
 

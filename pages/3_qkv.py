@@ -7,7 +7,7 @@ from ui.pages import stage_page
 PAGE = stage_page("qkv")
 settings, trace = page_setup(PAGE)
 
-render.draw_stage_intro(PAGE, trace, settings.family)
+render.draw_stage_intro(PAGE, trace, settings.family, settings.head)
 panels = stages.stage_panels(trace, PAGE.stage, settings.head)
 for (place, px), panel in zip(panel_columns(panels), panels, strict=True):
     with place:

@@ -7,7 +7,7 @@ from ui.pages import stage_page
 PAGE = stage_page("softmax")
 settings, trace = page_setup(PAGE)
 
-render.draw_stage_intro(PAGE, trace, settings.family)
+render.draw_stage_intro(PAGE, trace, settings.family, settings.head)
 if trace.config.causal:
     st.caption("Causal mask on: the upper triangle is masked (weight 0).")
 if predict_first.predict_gate(trace, settings, PAGE.stage):

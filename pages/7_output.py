@@ -8,7 +8,7 @@ PAGE = stage_page("output")
 settings, trace = page_setup(PAGE)
 head = settings.head
 
-render.draw_stage_intro(PAGE, trace, settings.family)
+render.draw_stage_intro(PAGE, trace, settings.family, settings.head)
 if predict_first.predict_gate(trace, settings, PAGE.stage):
     weights, output = panels = stages.stage_panels(trace, PAGE.stage, head)
     widths = [len(weights.columns) + 3, len(output.columns) + 3]  # about the same cell width in both

@@ -20,16 +20,22 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from attention_core import AttentionConfig, run_attention
-from ui.pages import PAGES
+from attention_core.families import FAMILIES
+from ui.pages import PAGES, walkthrough
 from ui.url_state import DEFAULT_SENTENCE
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT_S = 30  # the first run in a process imports Plotly and pandas
 # Pages that compute no trace of the sentence, so they have no message for bad input
 NO_TRACE = ("pages/10_glossary.py", "pages/14_watch_it_learn.py")
-MODEL_VIEW = "pages/11_model_view.py"  # the pretrained model's page: with the random model, only a pointer
+# The real models' own pages: with the random model, only a pointer to the model choice
+POINTERS = {
+    "pages/11_model_view.py": "MiniLM",  # every layer's heads
+    "pages/15_rotate.py": "stage",  # a decoder's stage: the random model has no such stage
+    "pages/16_next_word.py": "SmolLM2",  # a model that writes
+}
 PAGE_IDS = [Path(page.path).stem for page in PAGES]
-CHART_PAGES = [page.path for page in PAGES if page.path not in (*NO_TRACE, MODEL_VIEW)]
+CHART_PAGES = [page.path for page in PAGES if page.path not in (*NO_TRACE, *POINTERS)]
 DEFAULTS = AttentionConfig()
 DEFAULT_VALUES = {  # the sidebar's widgets when the URL says nothing
     "sentence": DEFAULT_SENTENCE,
@@ -104,7 +110,10 @@ def assert_full_page(at, path):
     """No exception, and the sidebar is there: the sentence box and a link to every page, in order."""
     assert not at.exception, [e.value for e in at.exception]
     assert "sentence" in sidebar_values(at)
-    assert [link.proto.page for link in at.sidebar.get("page_link")] == [url_path(p.path) for p in PAGES]
+    family = FAMILIES[at.sidebar.radio(key="model").value]  # the page list walks the chosen model's stages
+    assert [link.proto.page for link in at.sidebar.get("page_link")] == [
+        url_path(p.path) for p in walkthrough(family)
+    ]
 
 
 def charts(at):  # -> {chart key: Plotly figure as JSON}
@@ -201,8 +210,8 @@ def assert_sentence_handled(at, path, sentence):
         assert any(REFUSED[sentence] in info.value for info in at.info), [info.value for info in at.info]
         assert not at.get("plotly_chart")
         return
-    if path == MODEL_VIEW:  # the random model has no layers to show: a pointer to the MiniLM choice
-        assert ["MiniLM" in info.value for info in at.info] == [True]
+    if path in POINTERS:  # the random model has no layers, rotation or words to show: a pointer
+        assert [POINTERS[path] in info.value for info in at.info] == [True]
         assert not at.get("plotly_chart")
         return
     assert not at.info

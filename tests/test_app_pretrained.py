@@ -83,7 +83,9 @@ def test_without_the_model_its_option_is_left_out_with_the_reason_and_the_others
         at = open_page("pages/6_softmax.py", LINK)
         assert_full_page(at, "pages/6_softmax.py")
         radio = at.sidebar.radio(key="model")
-        assert list(radio.options) == ["random", "trained"] and not radio.disabled  # the trained layer too
+        assert (
+            list(radio.options) == ["random", "SmolLM2", "trained"] and not radio.disabled
+        )  # the trained layer too
         assert any("MiniLM is unavailable" in caption.value for caption in at.sidebar.caption)
         (notice,) = [toast.value for toast in at.toast]  # not one each for the layer and head it named
         assert "“MiniLM” is unavailable" in notice and "using random instead" in notice

@@ -10,10 +10,11 @@ import pytest
 from test_app_pages import charts, heatmap, heatmap_z, open_page
 
 from attention_core import STAGES
+from attention_core.stages import SEVEN
 from attention_core.training import STEPS, TASKS, probe_tokens, train, trained_trace
 
 LEARN = "pages/14_watch_it_learn.py"
-STAGE_TITLES = list(enumerate((stage.title for stage in STAGES.values()), 1))  # its family's seven
+STAGE_TITLES = list(enumerate((STAGES[slug].title for slug in SEVEN), 1))  # its family's seven
 
 
 @pytest.fixture(scope="module")

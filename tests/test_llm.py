@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attention_core import AttentionInputError, AttentionTrace, llm, run_attention
+from attention_core import AttentionInputError, AttentionTrace, attention, llm, run_attention
 from attention_core.attention import Source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +173,7 @@ def test_trace_has_every_query_head_with_shared_keys_and_rotated_queries(model):
     positions = np.arange(n)
     np.testing.assert_allclose(trace.q_before_rotation, trace.x @ trace.w_q, rtol=0, atol=1e-12)
     np.testing.assert_allclose(trace.k_before_rotation, trace.x @ trace.w_k, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(trace.q, llm.rotate(trace.q_before_rotation, positions, 100_000.0))
+    np.testing.assert_array_equal(trace.q, attention.rotate(trace.q_before_rotation, positions, 100_000.0))
     np.testing.assert_allclose(trace.v, trace.x @ trace.w_v, rtol=0, atol=1e-12)
     np.testing.assert_allclose(trace.scores, trace.q @ trace.k.swapaxes(1, 2), rtol=0, atol=1e-12)
     np.testing.assert_allclose(trace.q[:, 0], trace.q_before_rotation[:, 0], rtol=0, atol=0)  # position 0
@@ -426,13 +426,15 @@ def test_rms_norm_by_hand():
 def test_rotate_by_hand():
     # d_k = 4, theta = 100: pair 0 turns 1 radian per position, pair 1 turns 100^(-2/4) = 0.1.
     x = np.array([[[1.0, 0.0, 1.0, 0.0]] * 3])  # one head, three positions
-    turned = llm.rotate(x, np.array([0, 1, 2]), 100.0)
+    turned = attention.rotate(x, np.array([0, 1, 2]), 100.0)
     np.testing.assert_allclose(turned[0, 0], [1, 0, 1, 0], atol=1e-15)  # position 0 does not move
     np.testing.assert_allclose(turned[0, 1], [math.cos(1), math.sin(1), math.cos(0.1), math.sin(0.1)])
     np.testing.assert_allclose(turned[0, 2], [math.cos(2), math.sin(2), math.cos(0.2), math.sin(0.2)])
-    quarter = llm.rotate(np.array([[[0.0, 2.0]]]), np.array([math.pi / 2]), 10.0)  # (0, 2) a quarter turn on
+    quarter = attention.rotate(
+        np.array([[[0.0, 2.0]]]), np.array([math.pi / 2]), 10.0
+    )  # (0, 2) a quarter turn on
     np.testing.assert_allclose(quarter, [[[-2.0, 0.0]]], atol=1e-15)
-    assert llm.rotate(x.astype(np.float32), np.arange(3), 100.0).dtype == np.float32
+    assert attention.rotate(x.astype(np.float32), np.arange(3), 100.0).dtype == np.float32
 
 
 @settings(max_examples=50, deadline=None)
@@ -449,12 +451,13 @@ def test_rotated_scores_depend_on_the_distance_only(seed, i, j, shift, theta):
 
     def score(p_q, p_k):
         return float(
-            llm.rotate(q, np.array([p_q]), theta)[0, 0] @ llm.rotate(k, np.array([p_k]), theta)[0, 0]
+            attention.rotate(q, np.array([p_q]), theta)[0, 0]
+            @ attention.rotate(k, np.array([p_k]), theta)[0, 0]
         )
 
     assert score(i, i) == pytest.approx(float(q[0, 0] @ k[0, 0]), abs=1e-9)  # the same turn: q.k kept
     assert score(i, j) == pytest.approx(score(i + shift + 50, j + shift + 50), abs=1e-9)  # only i - j counts
-    np.testing.assert_allclose(np.linalg.norm(llm.rotate(q, np.array([i]), theta)), np.linalg.norm(q))
+    np.testing.assert_allclose(np.linalg.norm(attention.rotate(q, np.array([i]), theta)), np.linalg.norm(q))
 
 
 def test_adjacent_pairs_on_llama_cpp_rows_are_rotate_half_on_hugging_face_rows():
@@ -469,12 +472,12 @@ def test_adjacent_pairs_on_llama_cpp_rows_are_rotate_half_on_hugging_face_rows()
     x, positions = rng.standard_normal((n, d_model)), np.arange(n)
 
     def rotate_half(v):  # Hugging Face's apply_rotary_pos_emb
-        angles = np.concatenate([llm.rotation_angles(positions, d_k, theta)] * 2, axis=-1)
+        angles = np.concatenate([attention.rotation_angles(positions, d_k, theta)] * 2, axis=-1)
         halves = np.concatenate([-v[..., d_k // 2 :], v[..., : d_k // 2]], axis=-1)
         return v * np.cos(angles) + halves * np.sin(angles)
 
     hf = rotate_half((x @ w_hf.T).reshape(n, heads, d_k).swapaxes(0, 1))
-    ours = llm.rotate((x @ w_file.T).reshape(n, heads, d_k).swapaxes(0, 1), positions, theta)
+    ours = attention.rotate((x @ w_file.T).reshape(n, heads, d_k).swapaxes(0, 1), positions, theta)
     np.testing.assert_allclose(ours @ ours.swapaxes(1, 2), hf @ hf.swapaxes(1, 2), atol=1e-12)
     np.testing.assert_allclose(
         ours[..., 0::2], hf[..., : d_k // 2], atol=1e-12

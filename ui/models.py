@@ -139,7 +139,15 @@ def model_ui(page):  # draws the model's part of the sidebar -> (family, options
     family = _model_radio()
     values = _settings_ui(family, page)
     options = family.choose(values)
-    layers = family.sizes(options).layers
+    try:
+        layers = family.sizes(options).layers  # a model whose file passed the quick check loads now
+    except AttentionInputError as error:  # and failed to: say why, and show the default model instead
+        st.sidebar.caption(
+            f"{render.escape_markdown(family.key)} is unavailable: {render.escape_markdown(str(error))}"
+        )
+        family = FAMILIES[DEFAULT]
+        options = family.choose(values)
+        layers = family.sizes(options).layers
     layer = 0
     if layers > 1:
         url_state.restore(["layer"])

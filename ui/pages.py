@@ -36,10 +36,11 @@ class Page:
 
 
 OVERVIEW = Page("app.py", "Overview", ":material/dashboard:")
-STAGE_PAGES = {  # slug -> its page; files keep the textbook's numbers, so links never change
-    slug: Page(f"pages/{number}_{slug}.py", STAGES[slug].title, ":material/looks_one:", slug)
-    for number, slug in enumerate(SEVEN, 1)
+FILES = {  # slug -> its page's file; the textbook's keep their numbers, so links never change
+    **{slug: f"pages/{number}_{slug}.py" for number, slug in enumerate(SEVEN, 1)},
+    "rotate": "pages/15_rotate.py",  # a decoder LLM's stage (attention_core.families.decoder)
 }
+STAGE_PAGES = {slug: Page(FILES[slug], STAGES[slug].title, ":material/looks_one:", slug) for slug in STAGES}
 EXTRA_PAGES = (
     Page("pages/8_heads.py", "Heads and W_o", ":material/join:"),
     Page("pages/9_why_scale.py", "Why √d_k?", ":material/help:"),
@@ -53,8 +54,9 @@ EXTRA_PAGES = (
         ":material/model_training:",
         draws=("task", "train_seed"),
     ),
+    Page("pages/16_next_word.py", "Next word", ":material/keyboard_double_arrow_right:"),
 )
-PAGES = (OVERVIEW, *STAGE_PAGES.values(), *EXTRA_PAGES)
+PAGES = (OVERVIEW, *STAGE_PAGES.values(), *EXTRA_PAGES)  # every page, in the order of their files
 
 
 def page_at(path):  # "pages/12_what_if.py" -> its Page

@@ -123,12 +123,14 @@ def draw_shapes(shapes):  # ((name, shape), ...) -> one line of shapes (a stage'
     st.caption(" · ".join(f"**{name}** {' × '.join(map(str, shape))}" for name, shape in shapes))
 
 
-def draw_stage_intro(page, trace, family):  # the stage's title, explanation, the model's note, formula
+def draw_stage_intro(
+    page, trace, family, head=0
+):  # the stage's title, explanation, the model's note, formula
     explanation, formula = text.intro(trace, page.stage)
     st.title(page.title_for(family))
     if not presenting():  # on a projector the teacher speaks; the screen keeps the formula
         st.markdown(explanation)
-        draw_note(page, trace, family)
+        draw_note(page, trace, family, head)
     st.latex(formula)
     view = stages.VIEWS[page.stage]
     draw_shapes(view.shapes(trace))
@@ -136,8 +138,8 @@ def draw_stage_intro(page, trace, family):  # the stage's title, explanation, th
         st.markdown(view.note(trace))
 
 
-def draw_note(page, trace, family):  # what the model's family says about this page (Family.notes)
-    note = family.notes.get(page.url_path)
+def draw_note(page, trace, family, head=0):  # what the model's family says about this page (Family.notes)
+    note = family.note(page.url_path, trace, head)
     if note:
         st.info(f"**{escape_markdown(trace.source.caption)}** — {note}", icon=":material/school:")
 

@@ -12,7 +12,8 @@ import urllib.parse
 import streamlit as st
 
 from attention_core import AttentionInputError
-from attention_core.families import DEFAULT, FAMILIES
+from attention_core.families import DEFAULT, FAMILIES, Option
+from attention_core.llm import MAX_NEW_TOKENS
 from attention_core.training import STEPS as TRAINING_STEPS
 from ui import render
 
@@ -27,11 +28,28 @@ SHARED = {  # what every page binds, whatever the model: key -> default
     "predict": False,
 }
 CELL_KEYS = ("query", "key")  # cell selectors drawn by the stage pages; the first token is their default
-PAGE_DEFAULTS = {  # other widgets a page binds to the URL, with their defaults
-    "compare_sentence": "the dog sat on the mat",  # one word away from DEFAULT_SENTENCE
-    "compare_mode": "another sentence",
-    "step": TRAINING_STEPS,  # Watch it learn's slider: the end of training
-}
+PAGE_OPTIONS = {  # other widgets a page binds to the URL: what they read, their defaults and ranges
+    option.name: option
+    for option in (
+        Option("compare_sentence", "Second sentence", "the dog sat on the mat"),  # one word from the default
+        Option("compare_mode", "Compare the current run with", "another sentence"),
+        Option("step", "Training step", TRAINING_STEPS, low=0, high=TRAINING_STEPS),  # Watch it learn's slider
+        # Next word: how the next token is drawn, and how many have been.
+        Option("steps", "Tokens written", 0, low=0, high=MAX_NEW_TOKENS),
+        Option(
+            "sample_temperature", "Temperature", 1.0,
+            "Divides the scores of the next token before softmax: 0 always takes the most likely; below 1 "
+            "sharpens, above 1 flattens.", 0.0, 100.0, step=0.1, format="%.2f",
+        ),
+        Option("top_k", "Top-k", 0, "Draw only among the k most likely tokens (0: no limit).", 0, 50_000),
+        Option(
+            "top_p", "Top-p", 1.0, "Draw only among the fewest most likely tokens whose probabilities add up "
+            "to p (1: no limit; 0: only the most likely).", 0.0, 1.0, step=0.05, format="%.2f",
+        ),
+        Option("sample_seed", "Draw seed", 0, "Fixes the random draws: the same seed, the same text.", 0, 2**32 - 1),
+    )
+}  # fmt: skip
+PAGE_DEFAULTS = {name: option.default for name, option in PAGE_OPTIONS.items()}
 KEPT = "ui_values"  # session: the last value of every bound setting, across pages and families
 CELL_PICKS = "ui_cell"  # session: the last query and key picked, which carry_over() takes to the next page
 CELL_CHANGED = "ui_cell_changed"  # session: a pick since the sidebar last drew "Link to this view"
@@ -76,7 +94,7 @@ def refuse_unreadable_numbers():
     Streamlit's binding hands such a value to ``st.number_input`` as an infinite or huge float, which fails
     in the browser; the widget then starts from its default, and ``notices`` says so.
     """
-    for name, option in options().items():
+    for name, option in (options() | PAGE_OPTIONS).items():
         raw = st.query_params.get(name)
         if raw is None or not isinstance(option.default, int | float) or isinstance(option.default, bool):
             continue
@@ -95,7 +113,13 @@ def notices(raw_params, values):
     known, notes = defaults(), []
     missing = raw_params.get("model") in FAMILIES and raw_params["model"] != values["model"]
     for key, raw in raw_params.items():
-        if key in CELL_KEYS or key in PAGE_DEFAULTS:  # checked by the page that draws them
+        if key in CELL_KEYS:  # checked by the page that draws them
+            continue
+        if key in PAGE_OPTIONS:
+            if not _readable(key, raw, PAGE_OPTIONS):
+                notes.append(
+                    f"The link's value for “{key}” was not usable; using {url_text(PAGE_DEFAULTS[key])} instead."
+                )
             continue
         if missing and key in ("layer", "head"):  # they were the missing model's: one notice says it all
             continue
@@ -115,8 +139,8 @@ def notices(raw_params, values):
     return notes
 
 
-def _readable(key, raw):  # a setting no widget holds on this run: does its option read it?
-    option = options().get(key)
+def _readable(key, raw, known=None):  # a setting no widget holds on this run: does its option read it?
+    option = (known or options()).get(key)
     try:
         return option is None or option.parse(raw) is not None
     except AttentionInputError:

@@ -7,10 +7,12 @@
 ``register`` adds a family at run time (the tests add one of their own this way).
 """
 
-from attention_core.families import encoder, random_weights, trained
+from attention_core.families import decoder, encoder, random_weights, trained
 from attention_core.families.base import Busy, Family, Option, Sizes, Status
 
-FAMILIES = {family.key: family for family in (random_weights.FAMILY, encoder.FAMILY, trained.FAMILY)}
+FAMILIES = {
+    family.key: family for family in (random_weights.FAMILY, encoder.FAMILY, decoder.FAMILY, trained.FAMILY)
+}
 DEFAULT = "random"
 
 

@@ -119,10 +119,17 @@ class Family:
     status: Callable = _available  # () -> Status; cheap after the first call
     attentions: Callable | None = None  # (sentence, options) -> [layers, heads, n, n], for several layers
     ready: Callable | None = None  # options -> False when run() would first do long work (train a layer)
+    model: Callable | None = None  # () -> the loaded model, for pages that ask it more than traces
+    writes: bool = False  # a decoder: its model continues a text (continue_text), for the Next word page
     weights: str = ""  # what its learned weights are, for the stage pages' caption ("" for none)
     units: str = "tokens"  # what a sentence is split into: "tokens", "word pieces"
     texts: Mapping = field(default_factory=dict)  # slug -> (explanation, formula) unlike the textbook's
-    notes: Mapping = field(default_factory=dict)  # a page's URL path (a stage's slug) -> a note (markdown)
+    # A page's URL path (a stage's slug) -> a note (markdown), or (trace, head) -> a note or None.
+    notes: Mapping = field(default_factory=dict)
+
+    def note(self, page, trace, head):  # -> what the family says on that page (its URL path), or None
+        note = self.notes.get(page)
+        return note(trace, head) if callable(note) else note
 
     def option(self, name):  # -> the Option called name, or None
         return next((option for option in self.options if option.name == name), None)

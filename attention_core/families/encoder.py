@@ -60,6 +60,7 @@ FAMILY = Family(
     run=lambda sentence, options: pretrained.load_pretrained().run(sentence, options["layer"]),
     status=status,
     attentions=lambda sentence, options: pretrained.load_pretrained().attentions(sentence),
+    model=pretrained.load_pretrained,
     weights="real learned weights",
     units="word pieces",
     texts=TEXTS,

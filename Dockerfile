@@ -1,8 +1,10 @@
 # The attention visualizer, served by Streamlit on port 8501. Needs no network at run time:
-# the packages and the MiniLM model are installed here, and usage statistics are off.
+# the packages and both models (MiniLM, SmolLM2) are installed here, and usage statistics are off.
 # (huggingface_hub comes with tokenizers; HF_HUB_OFFLINE=1 keeps it from asking the hub.)
 # One BLAS thread: the matrices are small, and on a busy 2-core server two threads made a
 # MiniLM forward 10x slower, not faster.
+# Two malloc arenas: the sessions' threads each grew glibc's own, and a replica held a tenth more memory
+# after a hostile visitor's burst than with two (benchmarks/bench_abuse.py).
 # The server pings each browser's websocket every 30 s (uvicorn's default, said here because the
 # balancer's idle timeout counts on it: deploy/haproxy.cfg).
 # It runs with a read-only root filesystem (Compose, Kubernetes): the server writes no file, not
@@ -14,6 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
     OPENBLAS_NUM_THREADS=1 \
+    MALLOC_ARENA_MAX=2 \
     STREAMLIT_SERVER_WEBSOCKET_PING_INTERVAL=30
 
 RUN useradd --create-home --no-log-init --uid 10001 --user-group app

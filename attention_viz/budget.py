@@ -28,10 +28,11 @@ MB = 2**20
 # What each cache may hold, in bytes; with the models' weights and Streamlit's own memory they make a
 # replica's worst case (README: Memory), from which the Compose and Kubernetes limits are set.
 BUDGETS = {
-    "traces": 160 * MB,  # a MiniLM trace at 128 word pieces is about 10 MB, a random one 0.01-3 MB
-    "attentions": 48 * MB,  # every layer's weights: 9.4 MB for MiniLM at 128 word pieces
-    "figures": 96 * MB,  # Plotly figures, built once for the same numbers (charts.shared)
-    "downloads": 64 * MB,  # the lesson files and JSON traces people download, as bytes
+    "traces": 96
+    * MB,  # a MiniLM trace at 128 word pieces is about 12 MB, SmolLM2's 25 MB, a random one 0.01-3 MB
+    "attentions": 48 * MB,  # every layer's weights: 9.4 MB for MiniLM at 128 word pieces, 35 MB for SmolLM2
+    "figures": 64 * MB,  # Plotly figures, built once for the same numbers (charts.shared)
+    "downloads": 48 * MB,  # the lesson files and JSON traces people download, as bytes
     "continuations": 8 * MB,  # Next word: each text's tokens so far, and the 10 likeliest at each step
 }
 

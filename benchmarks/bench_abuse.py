@@ -10,9 +10,9 @@ ordinary session — a student on the stage page "4. Raw scores" typing a new 6-
 run — is timed alone, then while one hostile client (browserless, speaking Streamlit's websocket
 protocol like benchmarks/bench_load.py) does one thing without pause:
 
-* ``memory``: three sessions typing new sentences as fast as the server answers: the overview at the
+* ``memory``: five sessions typing new sentences as fast as the server answers: the overview at the
   largest settings (d_model 64, 8 heads, d_k = d_v = 64, 64 tokens), the overview and *Every head of
-  every layer* with MiniLM and 120 words;
+  every layer* with MiniLM and with SmolLM2, 120 words each;
 * ``unread``: a session that asks for MiniLM's largest page again and again and never reads its socket;
 * ``downloads``: "Download the whole trace (JSON)" of MiniLM at 120 words, four requests in flight at
   all times, a new sentence (a file not yet made) every fifth;
@@ -258,6 +258,8 @@ async def scenario_memory(url, stop, hostile):
         typing_loop(url, "", HEAVY_PARAMS, 64, stop, hostile, 1),
         typing_loop(url, "", {"model": "MiniLM"}, BIG, stop, hostile, 2),
         typing_loop(url, "model_view", {"model": "MiniLM"}, BIG, stop, hostile, 3),
+        typing_loop(url, "", {"model": "SmolLM2"}, BIG, stop, hostile, 4),
+        typing_loop(url, "model_view", {"model": "SmolLM2"}, BIG, stop, hostile, 5),
     )
 
 
@@ -402,11 +404,12 @@ async def scenario_idle(url, stop, hostile):
 
 async def measure(name, seconds):  # -> one row of the table
     with start_server(REPO) as server:
-        progress(f"{name}: warming up (MiniLM loads once)")
-        warm = BrowserTab(server.url, STAGE_PAGE, {"model": "MiniLM", "sentence": "warm up"})
-        await warm.open()
-        await warm.run()
-        await warm.close()
+        progress(f"{name}: warming up (MiniLM and SmolLM2 load once)")
+        for model in ("MiniLM", "SmolLM2"):  # each real model loaded, as a replica is after a while
+            warm = BrowserTab(server.url, STAGE_PAGE, {"model": model, "sentence": "warm up"})
+            await warm.open()
+            await warm.run()
+            await warm.close()
         progress(f"{name}: the ordinary session alone, {seconds} s")
         alone, _ = await student(server.url, seconds)
         stop, hostile = asyncio.Event(), Hostile()

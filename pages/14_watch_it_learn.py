@@ -4,7 +4,7 @@ from attention_core.families import FAMILIES, Busy
 from attention_core.families.trained import run_ready, training_run
 from attention_core.training import TASKS, WORDS, probe_tokens
 from attention_viz import charts, frames
-from ui import limits, render
+from ui import limits, render, url_state
 from ui.columns import columns
 from ui.models import option_ui
 from ui.page import page_setup
@@ -68,7 +68,7 @@ def draw_training():
         if st.session_state["step"] >= steps:
             st.session_state["ui_played_to_end"] = True
             st.rerun()
-    step = st.slider("Training step", 0, steps, steps, step=10, key="step", bind="query-params")
+    step = st.slider("Training step", 0, steps, steps, step=10, key="step", bind=url_state.bound("step"))
     shot = run.snapshots[step // 10]
     words = frames.token_labels(task.probe)  # a repeated word gets its occurrence: the, the²
     at = max(step - 1, 0)

@@ -83,11 +83,16 @@ def draw_writing():
     except (AttentionInputError, budget.Busy) as error:
         st.info(str(error), icon=":material/edit_note:")
         return
-    new_ids = [step.drawn for step in written]
-    text = settings.sentence + model.decode(new_ids)
+    new_ids = [step.drawn for step in written if step.drawn != model.eos_id]  # the end is said, not shown
+    ended = len(new_ids) < len(written)
+    new_text = model.decode(new_ids)
+    text = settings.sentence + new_text
+    written_part = new_text.strip()
+    space = new_text[: len(new_text) - len(new_text.lstrip())]  # bold markdown cannot start with a space
     st.markdown(
-        f"{render.escape_markdown(settings.sentence)}**{render.escape_markdown(model.decode(new_ids))}**"
-        + (" ▌" if not ahead or ahead[0].drawn != model.eos_id else " *(end of text)*")
+        render.escape_markdown(settings.sentence + space)
+        + (f"**{render.escape_markdown(written_part)}**" if written_part else "")
+        + (" *(end of text: the model wrote its end-of-text token)*" if ended else " ▌")
     )
     (left, left_px), (right, right_px) = columns(2)
     if ahead:

@@ -64,7 +64,12 @@ def attentions_for(family, options, sentence):  # -> every layer's attention wei
 
 
 def option_ui(option, place=st.sidebar, disabled=False):  # draws one Option's widget, bound to the URL
-    common = {"key": option.name, "bind": "query-params", "help": option.help or None, "disabled": disabled}
+    common = {
+        "key": option.name,
+        "bind": url_state.bound(option.name),
+        "help": option.help or None,
+        "disabled": disabled,
+    }
     if isinstance(option.default, bool):
         return place.toggle(option.label, option.default, **common)
     if option.choices:

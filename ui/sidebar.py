@@ -88,8 +88,7 @@ def controls(page):  # draws the sidebar's settings -> Settings
     """The page list and the view's link follow once the page knows its trace (``draw_links``)."""
     first_run = "ui_url_checked" not in st.session_state
     raw_params = st.query_params.to_dict() if first_run else {}
-    if first_run:
-        url_state.refuse_unreadable_numbers()
+    url_state.refuse_unreadable_numbers()  # every run: a rerun can carry the URL the browser opened with
     url_state.carry_over(page)
     st.session_state.pop(url_state.CELL_CHANGED, None)  # this run draws the view link with the current cell
     sentence = _sentence_ui()

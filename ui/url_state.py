@@ -51,6 +51,7 @@ PAGE_OPTIONS = {  # other widgets a page binds to the URL: what they read, their
 }  # fmt: skip
 PAGE_DEFAULTS = {name: option.default for name, option in PAGE_OPTIONS.items()}
 KEPT = "ui_values"  # session: the last value of every bound setting, across pages and families
+REFUSED = "ui_refused_in_url"  # session: settings whose URL value no widget could hold, on this run
 CELL_PICKS = "ui_cell"  # session: the last query and key picked, which carry_over() takes to the next page
 CELL_CHANGED = "ui_cell_changed"  # session: a pick since the sidebar last drew "Link to this view"
 
@@ -89,11 +90,13 @@ def parses_to(raw, value):
 
 def refuse_unreadable_numbers():
     """Drop a number no widget can hold (``1e400``, ``inf``, ``nan``, 30 digits) from the URL, before any
-    widget reads it.
+    widget reads it, and keep its widget off the URL for this run (``bound``).
 
     Streamlit's binding hands such a value to ``st.number_input`` as an infinite or huge float, which fails
-    in the browser; the widget then starts from its default, and ``notices`` says so.
+    in the browser; it reads the value the run started with, so the widget drawn on this run must not be
+    bound. It starts from its default, and ``notices`` says so.
     """
+    refused = set()
     for name, option in (options() | PAGE_OPTIONS).items():
         raw = st.query_params.get(name)
         if raw is None or not isinstance(option.default, int | float) or isinstance(option.default, bool):
@@ -102,6 +105,12 @@ def refuse_unreadable_numbers():
             option.parse(raw)
         except AttentionInputError:
             del st.query_params[name]
+            refused.add(name)
+    st.session_state[REFUSED] = refused
+
+
+def bound(name):  # -> the bind= argument of a setting's widget on this run
+    return None if name in st.session_state.get(REFUSED, ()) else "query-params"
 
 
 def notices(raw_params, values):

@@ -4,6 +4,8 @@ Training runs are kept per process and shared by every session: a class asking f
 for one training, and a run already trained is read without waiting for anyone.
 """
 
+import contextlib
+import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -82,6 +84,8 @@ def warm(seeds=WARM_SEEDS):  # train the runs a class is most likely to ask for,
         _warmed = True
 
     def train_all():
+        with contextlib.suppress(OSError, AttributeError):  # the lowest priority: sessions' runs come first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         for seed in seeds:
             for task in TASKS:
                 training_run(task, seed)

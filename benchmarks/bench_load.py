@@ -706,6 +706,7 @@ FULL = {
     "heavy": Sizes(30, 3),  # 29 ordinary sessions + 1 heavy one
     "disconnect": Sizes(30, 1),
     "soak": Sizes(40, 10),  # per batch; four batches
+    "llm": Sizes(30, 2),
 }
 QUICK = {
     "stage": Sizes(5, 2),
@@ -714,6 +715,7 @@ QUICK = {
     "heavy": Sizes(5, 2),
     "disconnect": Sizes(5, 1),
     "soak": Sizes(5, 2),
+    "llm": Sizes(5, 2),
 }
 SOAK_BATCHES = 4
 
@@ -864,7 +866,31 @@ async def scenario_soak(sizes: Sizes, app: Server) -> str:
     return "\n".join([title, "", table(headers, rows), "", summary, *notes_block(notes)])
 
 
-SCENARIOS = ("stage", "overview", "overview100", "heavy", "disconnect", "soak")
+SCENARIOS = ("stage", "overview", "overview100", "heavy", "disconnect", "soak", "llm")
+
+
+async def scenario_llm(sizes: Sizes, app: Server) -> str:
+    """A class on SmolLM2's stage page, each with a sentence of its own: one forward per sentence (the model
+    is loaded first, as a teacher's first click would). Its byte-level tokens split the invented words, so
+    the charts show them in pieces: the isolation columns do not apply; every run must still finish."""
+    progress("llm: loading SmolLM2 (the first page that chooses it)")
+    warm = await run_sessions(app.url, STAGE_PAGE, 1, 1, query_for=lambda _: {"model": "SmolLM2"})
+    if not warm[0].ok:
+        raise RuntimeError(f"SmolLM2's first page failed: {warm[0].error}")
+    progress(f"llm: {sizes.sessions} sessions × {sizes.rounds} rounds on SmolLM2's stage page")
+    measured = await measure(
+        app, STAGE_PAGE, sizes.sessions, sizes.rounds, query_for=lambda _: {"model": "SmolLM2"}
+    )
+    rows = [
+        [
+            "app, SmolLM2",
+            f"{sizes.sessions} × {sizes.rounds}",
+            *latency_cells(measured)[:6],
+            *resource_cells(measured),
+        ]
+    ]
+    headers = ["server", "sessions × rounds", *LATENCY_HEADERS[:6], *RESOURCE_HEADERS]
+    return "\n".join(["### SmolLM2's stage page (scores), a sentence each", "", table(headers, rows)])
 
 
 async def run_benchmark(args, app: Server, bare: Server | None) -> None:
@@ -892,6 +918,8 @@ async def run_benchmark(args, app: Server, bare: Server | None) -> None:
             text = await scenario_heavy(size, app, bare)
         elif name == "disconnect":
             text = await scenario_disconnect(size, app, bare)
+        elif name == "llm":
+            text = await scenario_llm(size, app)
         else:
             text = await scenario_soak(size, app)
         print(f"{text}\n\n_{name}: {time.monotonic() - started:.0f} s_\n", flush=True)

@@ -235,7 +235,10 @@ def test_any_bert_folder_runs_on_every_page_at_its_own_size(tiny_bert, page):
 README_LINKS = re.findall(
     r"<(http://localhost:8501/[^>]*)>", (ROOT / "README.md").read_text(encoding="utf-8")
 )
-FIELDS = {"chart_weights": "weights", "chart_scores": "scores", "chart_scaled": "scaled", "chart_X": "x"}
+FIELDS = {
+    "chart_weights": "weights", "chart_scores": "scores", "chart_scaled": "scaled", "chart_X": "x",
+    "chart_Q_rotated": "q", "chart_K_rotated": "k",
+}  # fmt: skip
 
 
 def random_config(params):  # a README link's random-model settings, read here from the link itself
@@ -277,6 +280,27 @@ def test_every_readme_link_opens_the_view_it_promises(link):
         assert not shown and any("Predict first" in m.value for m in at.markdown)
         return
     assert shown
+    if params.get("model") == "SmolLM2":  # the language model's own pages
+        layer, head = int(params.get("layer", 0)), int(params.get("head", 1)) - 1
+        if address.path.strip("/") == "next_word":  # the next token's bars, and the last token's attention
+            assert {"chart_next_tokens", "chart_last_row"} <= set(shown)
+            text = params["sentence"]
+            np.testing.assert_allclose(
+                heatmap_z(shown["chart_last_row"])[0],
+                FAMILIES["SmolLM2"].trace(text, {"layer": layer}).weights[head, -1],
+                rtol=1e-12,
+            )
+            return
+        trace = FAMILIES["SmolLM2"].trace(params["sentence"], {"layer": layer})
+        checked = [key for key in FIELDS if key in shown]
+        assert checked
+        for key in checked:
+            np.testing.assert_allclose(
+                heatmap_z(shown[key]),
+                getattr(trace, FIELDS[key])[head] if FIELDS[key] != "x" else trace.x,
+                rtol=1e-12,
+            )
+        return
     if params.get("model") == "MiniLM":
         (grid,) = shown.values()
         weights = [heatmap_z({"data": [t]}) for t in grid["data"] if t["type"] == "heatmap"]

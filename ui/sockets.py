@@ -8,11 +8,32 @@ view back from its URL. Applied once per process, to the class itself, so sessio
 bounded too.
 """
 
+import asyncio
+import contextlib
+
 from streamlit.runtime.session_manager import SessionClientDisconnectedError
 from streamlit.web.server.starlette import starlette_websocket
 
 QUEUED_BYTES = 24 * 2**20  # a whole page of MiniLM's largest charts is about 15 MB
 _CHECK_FROM = 16  # messages: a shorter queue is a client reading normally, not worth adding up
+
+
+def _drop(client):  # what it queued is let go, and its socket closed: the memory comes back now
+    client._closed.set()  # as Streamlit does when its own queue is full
+    queue = client._send_queue
+    while not queue.empty():
+        queue.get_nowait()
+    sender = getattr(client, "_sender_task", None)
+    if sender is not None:
+        sender.cancel()  # it waits on a socket that takes nothing
+    websocket = getattr(client, "_websocket", None)
+    if websocket is not None:  # 1013: try again later; the close does not wait for the client to read
+        asyncio.get_running_loop().create_task(_close(websocket))
+
+
+async def _close(websocket):
+    with contextlib.suppress(Exception):  # it may be closing already
+        await websocket.close(code=1013)
 
 
 def bound_send_queues():
@@ -24,8 +45,8 @@ def bound_send_queues():
     def write_forward_msg(self, msg):  # on the event loop's thread, as Streamlit calls it
         queue = self._send_queue
         if queue.qsize() >= _CHECK_FROM and sum(map(len, queue._queue)) > QUEUED_BYTES:
-            self._closed.set()  # as Streamlit does when its own queue is full
-            raise SessionClientDisconnectedError
+            _drop(self)
+            raise SessionClientDisconnectedError  # Streamlit then disconnects the session
         write(self, msg)
 
     client.write_forward_msg = write_forward_msg

@@ -100,7 +100,7 @@ def recompute(trace, target, head, edited):
         scores = trace.scores.copy()
         scores[head] = edited  # the other heads keep their own Q·Kᵀ
     return attend(
-        trace.config, trace.tokens, x, trace.positional, weights, scores=scores, source=trace.source
+        trace.config, trace.tokens, x, trace.positional, weights, scores=scores, **_as_computed(trace)
     )
 
 

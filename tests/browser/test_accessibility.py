@@ -16,6 +16,9 @@ from axe_playwright_python.sync_playwright import Axe
 from browser_helpers import record_runs, wait_for_charts, wait_for_layout, wait_for_runs
 from playwright.sync_api import expect
 
+from attention_core.families import FAMILIES
+from attention_core.stages import SEVEN
+from attention_viz.stages import VIEWS
 from ui.pages import PAGES
 
 pytestmark = pytest.mark.browser
@@ -25,12 +28,15 @@ RULES = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     "resultTypes": ["violations"],
 }
-STAGES_4_TO_7 = [page for page in PAGES if page.stage in (4, 5, 6, 7)]
+LLM_PAGES = ("qkv", "rotate", "softmax", "model_view", "next_word")
+QUESTIONS = [page for page in PAGES if page.stage in SEVEN and VIEWS[page.stage].question]  # stages 4-7
 MODES = {
     "random": ({}, PAGES),
     "MiniLM": ({"model": "MiniLM", "layer": "3"}, PAGES),
+    # Its own pages, and the stages whose content it changes (the others are MiniLM's in another model).
+    "SmolLM2": ({"model": "SmolLM2", "layer": "3"}, [p for p in PAGES if p.url_path in LLM_PAGES]),
     "presenter": ({"present": "true"}, PAGES),
-    "predict-first": ({"predict": "true"}, STAGES_4_TO_7),
+    "predict-first": ({"predict": "true"}, QUESTIONS),
 }
 # The page is final: every formula or table that scrolls has taken a tab stop (ui/focus.py).
 REGIONS_REACHABLE = """() => [...document.querySelectorAll(
@@ -45,9 +51,13 @@ BACKGROUND = "() => getComputedStyle(document.querySelector('[data-testid=\"stAp
 
 def open_page(page, base, app_page, params):
     page.goto(f"{base}/{app_page.url_path}?{urllib.parse.urlencode(params)}")
-    chartless = app_page.url_path == "glossary" or (
-        app_page.url_path == "model_view" and "model" not in params
+    family = FAMILIES[params.get("model", "random")]
+    pointer = (  # a page of another model's: only a pointer to the model choice
+        (app_page.stage is not None and app_page.stage not in family.stages)
+        or (app_page.url_path == "model_view" and family.attentions is None)
+        or (app_page.url_path == "next_word" and not family.writes)
     )
+    chartless = app_page.url_path == "glossary" or pointer
     charts = 0 if chartless or "predict" in params else 1  # (predict first hides them until a guess)
     wait_for_layout(page, charts=charts)
     page.wait_for_function(REGIONS_REACHABLE)

@@ -14,6 +14,7 @@ from browser_helpers import PageLog, wait_for_app
 from playwright.sync_api import expect
 
 from attention_core import STAGES, AttentionConfig, pretrained, run_attention
+from attention_core.stages import SEVEN
 from attention_viz import lesson, panels
 from attention_viz.frames import token_labels
 
@@ -55,7 +56,7 @@ def test_the_lesson_works_offline_with_every_number_of_its_trace(offline_page, t
     trace = run_attention(SENTENCE, AttentionConfig(n_heads=2, positional="sinusoidal", causal=True))
     open_lesson(page, tmp_path, trace, lesson.View(head=1, query=2, key=1, sentence=SENTENCE))
     titles = page.locator("section.stage h2").all_inner_texts()
-    assert titles == ["Overview"] + [f"{n}. {s.title}" for n, s in enumerate(STAGES.values(), 1)]
+    assert titles == ["Overview"] + [f"{n}. {STAGES[slug].title}" for n, slug in enumerate(SEVEN, 1)]
     charts = page.evaluate(
         """() => [...document.querySelectorAll('.chart')].map(chart => ({
              source: chart.dataset.source, head: Number(chart.dataset.head),

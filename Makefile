@@ -31,7 +31,8 @@ test-browser-repeat: $(VENV)/.installed-test
 	done
 
 # REPLICAS app processes on 127.0.0.1 behind Debian's haproxy on PORT (8600 here unless PORT is given),
-# with deploy/haproxy.cfg; in the foreground, Ctrl-C stops them all. Needs: sudo apt-get install haproxy
+# with deploy/haproxy.cfg, and a redis-server for their live classes; in the foreground, Ctrl-C stops them
+# all. Needs: sudo apt-get install haproxy redis-server
 REPLICAS ?= 3
 CLUSTER_PORT := $(if $(filter command line environment,$(origin PORT)),$(PORT),8600)
 cluster: $(VENV)/.installed-run

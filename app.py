@@ -32,7 +32,7 @@ for row in (overview[:half], overview[half:]):
         shown = panels.thumbnail(panel)
         with column:
             st.page_link(
-                stage_page(slug).path,
+                stage_page(slug).link,
                 label=f"**{panel.title}**",
                 icon=":material/open_in_new:",
                 query_params=settings.link_params,

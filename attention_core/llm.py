@@ -16,9 +16,10 @@ key/value heads, and RoPE rotates Q and K by position instead of adding position
     x = x + causal_self_attention(rms_norm(x))
     x = x + swiglu(rms_norm(x))
 
-``decoder_forward`` runs all of them in float32, as the reference (llama.cpp, or Hugging Face
+``decoder_forward`` runs them in float32, as the reference (llama.cpp, or Hugging Face
 loading the same file) does; one pass per text is cached and shared by every session, layer, head
-and stage. ``model.run(text, layer)`` traces one layer's attention in float64 from the input that
+and stage, run only as far as a page has asked (a stage on layer 0 runs no layer) and continued when
+a later layer is asked. ``model.run(text, layer)`` traces one layer's attention in float64 from the input that
 pass cached, through the same stage functions as the random-weights model (``attend``), and
 ``model.attentions(text)`` gives exactly the weights of those traces: the numbers the app shows.
 
@@ -144,16 +145,26 @@ class ByteBudgetCache:
                 self._entries.move_to_end(key)
                 return self._entries[key]
         value = compute()  # outside the lock: one session's long text does not hold up another's
+        self._keep(key, value, replace=False)  # another session may have kept the same numbers meanwhile
+        return value
+
+    def put(self, key, value):  # keeps value (a tuple of arrays) for key, in place of what it held
+        self._keep(key, value, replace=True)
+
+    def _keep(self, key, value, replace):
         for array in value:
             array.flags.writeable = False  # shared by every session that asks for this text
         size = sum(array.nbytes for array in value)
         with self._lock:
-            if size <= self.max_bytes and key not in self._entries:
+            if key in self._entries:
+                if not replace:
+                    return
+                self.nbytes -= sum(array.nbytes for array in self._entries.pop(key))
+            if size <= self.max_bytes:
                 self._entries[key] = value
                 self.nbytes += size
                 while self.nbytes > self.max_bytes:
                     self.nbytes -= sum(array.nbytes for array in self._entries.popitem(last=False)[1])
-        return value
 
     def clear(self):
         with self._lock:
@@ -208,14 +219,14 @@ def decoder_block(x, layer, config, positions):  # [n, d_model] -> [n, d_model]
     return x + swiglu(rms_norm(x, layer.ffn_norm, config.eps), layer)  # residuals around both sublayers
 
 
-def decoder_forward(model, ids):  # n ids -> layers + 1 arrays [n, d_model] float32
-    """The residual stream: each layer's input, then the last layer's output; uncached (the model caches it)."""
-    x = model.embeddings[list(ids)]  # [n, d_model]; no positions added: RoPE brings them in
+def decoder_forward(model, ids, upto=None, start=()):  # n ids -> upto + 1 arrays [n, d_model] float32
+    """The residual stream: each layer's input, then the last layer's output; with ``upto``, only the
+    inputs of layers 0 to ``upto``. ``start``: the beginning of this stream, already computed, to go on
+    from. Uncached (the model caches it)."""
+    stream = list(start) or [model.embeddings[list(ids)]]  # [n, d_model]; RoPE brings the positions in
     positions = np.arange(len(ids))
-    stream = [x]
-    for layer in model.layers:
-        x = decoder_block(x, layer, model.config, positions)
-        stream.append(x)
+    for layer in model.layers[len(stream) - 1 : upto]:
+        stream.append(decoder_block(stream[-1], layer, model.config, positions))
     return stream
 
 
@@ -367,14 +378,20 @@ class LanguageModel:
         """The residual stream: each layer's input, then the final one; one forward pass, cached."""
         return self._stream(tuple(self.tokenize(text)))
 
-    def _stream(self, ids):
-        return self.cache.get(("stream", ids), lambda: tuple(decoder_forward(self, ids)))
+    def _stream(self, ids, upto=None):  # -> the residual stream, at least up to layer upto's input
+        key = ("stream", ids)
+        known = self.cache.get(key, lambda: tuple(decoder_forward(self, ids, upto)))
+        if len(known) > (self.config.n_layers if upto is None else upto):
+            return known
+        longer = tuple(decoder_forward(self, ids, upto, start=known))
+        self.cache.put(key, longer)  # two sessions going on at once compute the same numbers
+        return longer
 
     def _rotated(self, ids, layer):  # -> _Rotated: one layer's X, W and Q, K in float64
         """Stage 1's X and the Q, K of one layer, from the cached float32 layer input; run() and
         attentions() both start here, so their weights are the same numbers."""
         config, weights = self.config, self.layers[layer]
-        x = rms_norm(self._stream(ids)[layer].astype(np.float64), weights.attn_norm, config.eps)
+        x = rms_norm(self._stream(ids, layer)[layer].astype(np.float64), weights.attn_norm, config.eps)
         w_q, w_k, w_v = split_heads(weights.w_qkv.astype(np.float64), config)  # [h or h_kv, d_model, d_k]
         q, k = x @ w_q, x @ w_k  # [h, n, d_k], [h_kv, n, d_k]: Llama has no biases
         positions, theta = np.arange(len(ids)), config.rope_theta
@@ -384,10 +401,22 @@ class LanguageModel:
 
     def attentions(self, text):  # str -> [layers, h, n, n] float64, read-only
         """Every layer's attention weights: exactly those of ``run(text, layer)``, cached."""
-        ids = tuple(self.tokenize(text))
+        return self._attentions(tuple(self.tokenize(text)))
 
+    def attentions_of_ids(self, ids):  # n token ids -> [layers, h, n, n] float64 (n + 1 with a BOS)
+        """``attentions`` of these token ids, framed as a text is (the beginning-of-text token first, if the
+        file asks for one): for sequences no text tokenizes to, such as random tokens repeated."""
+        ids = (*(() if self.bos_id is None else (self.bos_id,)), *(int(i) for i in ids))
+        if not 0 < len(ids) <= self.trace_config.max_tokens or not all(
+            0 <= i < self.config.vocab_size for i in ids
+        ):
+            raise AttentionInputError(f"{self.short_name} reads 1 to {self.trace_config.max_tokens} ids.")
+        return self._attentions(ids)
+
+    def _attentions(self, ids):  # tuple of ids -> [layers, h, n, n], cached
         def compute():
             mask, divisor = causal_mask(len(ids), True), math.sqrt(self.config.d_k)  # as attend() has them
+            self._stream(ids)  # every layer's input first, in one pass
             layers = range(self.config.n_layers)
             return (
                 np.stack(

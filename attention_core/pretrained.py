@@ -312,7 +312,18 @@ class PretrainedModel:
     def attentions(self, sentence):  # str -> [layers, h, n, n]
         """Every layer's attention weights, as Hugging Face's ``output_attentions`` gives them: the float64
         weights of ``run(sentence, layer)``."""
-        tokens, ids, type_ids = self.encode(sentence)
+        return self._attentions(*self.encode(sentence))
+
+    def attentions_of_ids(self, ids):  # n word-piece ids -> [layers, h, n + 2, n + 2]
+        """``attentions`` of these ids framed as a sentence is, [CLS] first and [SEP] last: for sequences no
+        text tokenizes to, such as random word pieces repeated (attention_core.heads' induction probe)."""
+        cls, sep = self.tokenizer.encode("").ids  # the tokenizer's own framing of any text
+        ids = (cls, *(int(i) for i in ids), sep)
+        if len(ids) > self.config.max_tokens or not all(0 <= i < len(self.embeddings.word) for i in ids):
+            raise AttentionInputError(f"{self.short_name} reads at most {self.config.max_tokens} known ids.")
+        return self._attentions(tuple(self.tokenizer.id_to_token(i) for i in ids), ids, (0,) * len(ids))
+
+    def _attentions(self, tokens, ids, type_ids):  # -> [layers, h, n, n]
         hidden = _cached_forward(self, tokens, ids, type_ids)
         zeros = np.zeros(hidden[0].shape)
         return np.stack(

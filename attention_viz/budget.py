@@ -34,6 +34,7 @@ BUDGETS = {
     "figures": 64 * MB,  # Plotly figures, built once for the same numbers (charts.shared)
     "downloads": 48 * MB,  # the lesson files and JSON traces people download, as bytes
     "continuations": 8 * MB,  # Next word: each text's tokens so far, and the 10 likeliest at each step
+    "rollouts": 16 * MB,  # Across layers: a sentence's rollout after every layer, 3.9 MB for SmolLM2 at 128
 }
 
 

@@ -266,6 +266,7 @@ async def scenario_memory(url, stop, hostile):
 async def scenario_unread(url, stop, hostile):  # asks for pages and never reads what comes back
     tag = new_tag()
     tab = BrowserTab(url, "model_view", {"model": "MiniLM", "sentence": words(tag, 1, 0, BIG)})
+    tab.reads = False  # the server, not the client's own keepalive, must end it
     await tab.open()
     await tab.run()
     round_ = 0
@@ -349,7 +350,7 @@ async def fetch(url, path):
 
 async def scenario_training(url, stop, hostile):  # six tabs, each opened again with a new seed
     async def one(session):
-        seed = 100 + session * 1000
+        seed = 10 + session * 150  # the training seeds are 0-999; 0 and 1 are trained when the server starts
         while not stop.is_set():
             seed += 1
             tab = BrowserTab(url, "watch_it_learn", {"train_seed": str(seed)})

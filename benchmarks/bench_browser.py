@@ -289,9 +289,9 @@ def main() -> None:
         if args.url_bare:
             bare_url = args.url_bare
         else:
-            bare_dir = stack.enter_context(bare_page_dir())
+            bare_dir = stack.enter_context(bare_page_dir(paths=("scores",)))
             bare_url = stack.enter_context(
-                start_server(bare_dir, "bare.py", log_path=LOG_DIR / "bare.log")
+                start_server(bare_dir, "pages.py", log_path=LOG_DIR / "bare.log")
             ).url
         playwright = stack.enter_context(sync_playwright())
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -299,7 +299,9 @@ def main() -> None:
         app_url, bare_url = app_url.rstrip("/"), bare_url.rstrip("/")
         bare = Target("bare page", f"{bare_url}/", charts=1, word_charts=1)
         # The same heatmaps as the app's pages: the stage's three with numbers, the overview's seven without.
-        bare_stage = Target("bare page, 3 heatmaps with numbers", f"{bare_url}/?charts=3&numbers=true", 3, 3)
+        bare_stage = Target(
+            "bare page at /scores, 3 heatmaps with numbers", f"{bare_url}/scores?charts=3&numbers=true", 3, 3
+        )
         bare_overview = Target("bare page, 7 heatmaps", f"{bare_url}/?charts=7", 7, 7)
         targets = [
             Target("app /scores", f"{app_url}/scores", charts=3, word_charts=3, same=bare_stage),

@@ -36,7 +36,8 @@ that nothing in the run carries another session's words, and that no earlier rou
 Scenarios (--scenario): stage and overview (30 sessions × 3 rounds), overview100 (100 × 2), heavy
 (29 ordinary sessions with and without one at d_model=64, 8 heads and 64 tokens), disconnect (30
 sessions close their socket after the first delta), soak (the app only: 4 batches of 40 × 10, 1,600
-sentences). All sessions of a round start together, like a class pressing Enter at once; a round
+sentences), class (a live class: 100 students answering in the same second, 100 following the
+teacher's page change, 30 idle followers' CPU; ``benchmarks/bench_class.py``). All sessions of a round start together, like a class pressing Enter at once; a round
 starts when every session finished the previous one. The client is one asyncio event loop in this
 process, separate from the servers; its CPU share is reported to show it is not the bottleneck
 (it shares the machine's cores with the servers).
@@ -172,13 +173,17 @@ class Server:
     def log_size(self) -> int:
         return self.log_path.stat().st_size if self.log_path and self.log_path.exists() else 0
 
+    def log_lines(self, since: int = 0) -> list[str]:  # the server's log from byte ``since`` on
+        if self.log_path is None:
+            return []
+        with open(self.log_path, "rb") as log:
+            log.seek(since)
+            return log.read().decode(errors="replace").splitlines()
+
     def log_problems(self, since: int = 0) -> list[str] | None:  # lines with Traceback/Exception/ERROR
         if self.log_path is None:
             return None
-        with open(self.log_path, "rb") as log:
-            log.seek(since)
-            text = log.read().decode(errors="replace")
-        return [line for line in text.splitlines() if PROBLEM_LINE.search(line)]
+        return [line for line in self.log_lines(since) if PROBLEM_LINE.search(line)]
 
 
 def _is_healthy(url: str) -> bool:
@@ -236,11 +241,23 @@ def start_server(
             process.wait()
 
 
+# Served instead of bare.py when the bare page must also answer at the app's page paths: Streamlit's
+# frontend, opened at any address but the main one (/scores), first asks that path's _stcore/health and
+# 100 ms later the root's, so a bare page compared with /scores is opened at /scores too.
+BARE_PAGES = """import streamlit as st
+
+pages = [st.Page("bare.py", default=True), *(st.Page("bare.py", url_path=path) for path in {paths!r})]
+st.navigation(pages, position="hidden").run()
+"""
+
+
 @contextlib.contextmanager
-def bare_page_dir() -> Iterator[Path]:
-    """A temporary folder holding only bare.py: no .streamlit/ there, so Streamlit's defaults apply."""
+def bare_page_dir(page: str = BARE_PAGE, paths: tuple[str, ...] = ()) -> Iterator[Path]:
+    """A temporary folder with bare.py (and pages.py, serving it at ``paths`` too): no .streamlit/ there,
+    so Streamlit's defaults apply."""
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as directory:
-        (Path(directory) / "bare.py").write_text(BARE_PAGE)
+        (Path(directory) / "bare.py").write_text(page)
+        (Path(directory) / "pages.py").write_text(BARE_PAGES.format(paths=paths))
         yield Path(directory)
 
 
@@ -319,6 +336,8 @@ class Run:
     markers: set[bytes] = field(default_factory=set)  # every invented word anywhere in the run
     cache_hits: int = 0  # ref_hash messages resolved from the tab's cache
     elements: list = field(default_factory=list)  # every new element (protobuf), for the abuse benchmark
+    texts: list[str] = field(default_factory=list)  # the markdown, headings and metrics the run drew
+    full: bool = False  # a run of the whole page finished (a fragment's run may ask for one: st.rerun)
 
 
 class BrowserTab:
@@ -340,6 +359,12 @@ class BrowserTab:
         self.max_cache_age = 2  # new_session.config.max_cached_message_age
         self.cookies: dict[str, str] = {}  # as a browser keeps them: a balancer's sticky cookie among them
         self.replicas: list[str] = []  # behind a balancer (deploy/haproxy.cfg): the replica of each reply
+        self.widgets: dict[str, tuple[str, str]] = {}  # a button's or radio's label -> (id, its fragment)
+        self.auto_reruns: dict[str, float] = {}  # st.fragment(run_every=...) the page drew: id -> seconds
+        # False: a client that stops reading its socket. websockets then buffers one message, not 16 (which
+        # can be 16 grids of heads), and sends no keepalive pings, whose answers would wait behind the
+        # unread messages until the client closed itself before the server acts.
+        self.reads = True
 
     async def open(self) -> None:
         """The frontend's first two requests, then the websocket; a reconnect sends the cookies it has."""
@@ -361,6 +386,8 @@ class BrowserTab:
             proxy=None,  # loopback: never through a proxy from the environment
             max_size=None,  # Streamlit's own limit is 200 MB
             open_timeout=RUN_TIMEOUT_S,
+            ping_interval=20 if self.reads else None,
+            max_queue=16 if self.reads else 1,
         )
         handshake = self.ws.response.headers
         self.replicas += [handshake["X-Replica"]] if "X-Replica" in handshake else []
@@ -378,9 +405,16 @@ class BrowserTab:
         with contextlib.suppress(WebSocketException, OSError):
             await closing
 
-    def _rerun_message(self, typed: str | None) -> bytes:
+    def _rerun_message(self, typed: str | None, fragment_id: str = "", widgets=()) -> bytes:
         message = BackMsg()
         state = message.rerun_script
+        if fragment_id:  # a fragment's rerun: its own widgets, or its run_every timer
+            state.fragment_id = fragment_id
+            state.is_auto_rerun = not widgets
+        for widget_id, kind, value in widgets:  # a click (trigger_value True) or a choice (string_value)
+            widget = state.widget_states.widgets.add()
+            widget.id = widget_id
+            setattr(widget, kind, value)
         if typed is not None:  # the user typed a sentence and pressed Enter
             widget = state.widget_states.widgets.add()
             widget.id = self.sentence_box
@@ -407,10 +441,17 @@ class BrowserTab:
             del self.cache[key]
 
     async def run(
-        self, typed: str | None = None, close_after_first_delta: bool = False, message: bytes | None = None
+        self,
+        typed: str | None = None,
+        close_after_first_delta: bool = False,
+        fragment_id: str = "",
+        widgets=(),
+        message: bytes | None = None,
     ) -> Run:
         """Send a rerun (with the typed sentence, if any) and read its messages until script_finished.
 
+        ``fragment_id``: rerun that fragment alone (``auto_reruns`` names the timed ones); ``widgets``:
+        (id, WidgetState field, value) for each widget the user set, e.g. (id, "trigger_value", True);
         ``message``: a rerun of the caller's own making instead (the abuse benchmark's hostile ones)."""
         run = Run()
         if self.ws is None or (typed is not None and not self.sentence_box):
@@ -418,10 +459,11 @@ class BrowserTab:
             return run
         errors: list[str] = []
         new_session = False
+        announced: dict[str, float] = {}  # the timed fragments this run drew
         start = time.perf_counter()
         try:
             async with asyncio.timeout(RUN_TIMEOUT_S):
-                await self.ws.send(message or self._rerun_message(typed))
+                await self.ws.send(message or self._rerun_message(typed, fragment_id, widgets))
                 while True:
                     raw = await self.ws.recv()
                     message = ForwardMsg.FromString(raw)
@@ -453,6 +495,13 @@ class BrowserTab:
                                 run.charts.append(element.plotly_chart.spec)
                             elif which == "text_input" and element.text_input.label == "Sentence":
                                 self.sentence_box = element.text_input.id
+                            elif which in ("button", "radio"):
+                                widget = getattr(element, which)
+                                self.widgets[widget.label] = (widget.id, message.delta.fragment_id)
+                            elif which in ("markdown", "heading"):
+                                run.texts.append(getattr(element, which).body)
+                            elif which == "metric":
+                                run.texts.append(f"{element.metric.label}: {element.metric.body}")
                             elif which == "exception":
                                 warning = " (warning)" if element.exception.is_warning else ""
                                 errors.append(f"exception{warning}: {element.exception.message[:200]}")
@@ -465,6 +514,11 @@ class BrowserTab:
                         self.page_hash = message.navigation.page_script_hash
                     elif kind == "page_info_changed":  # the server rewrote the URL's query string
                         self.query = dict(urllib.parse.parse_qsl(message.page_info_changed.query_string))
+                    elif kind == "auto_rerun":
+                        announced[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+                    elif kind == "stop_auto_rerun":
+                        for fragment in message.stop_auto_rerun.fragment_ids:
+                            self.auto_reruns.pop(fragment, None)
                     elif kind == "page_not_found":
                         errors.append(f"page not found: {self.page!r}")
                     elif kind == "script_finished":
@@ -472,9 +526,15 @@ class BrowserTab:
                         if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:  # the app asked for a rerun
                             continue
                         run.latency = time.perf_counter() - start
+                        run.full = status == ForwardMsg.FINISHED_SUCCESSFULLY
+                        # A run of the whole page names every timed fragment it drew; a fragment's, its own.
+                        self.auto_reruns = announced if run.full else self.auto_reruns | announced
                         if new_session:
                             self._age_cache()
-                        if status != ForwardMsg.FINISHED_SUCCESSFULLY:
+                        if status not in (
+                            ForwardMsg.FINISHED_SUCCESSFULLY,
+                            ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+                        ):
                             errors.append(f"script_finished {ForwardMsg.ScriptFinishedStatus.Name(status)}")
                         run.ok, run.error = not errors, "; ".join(errors)
                         return run
@@ -707,6 +767,7 @@ FULL = {
     "disconnect": Sizes(30, 1),
     "soak": Sizes(40, 10),  # per batch; four batches
     "llm": Sizes(30, 2),
+    "class": Sizes(100, 1),  # a teacher and 100 students (bench_class.py)
 }
 QUICK = {
     "stage": Sizes(5, 2),
@@ -716,6 +777,7 @@ QUICK = {
     "disconnect": Sizes(5, 1),
     "soak": Sizes(5, 2),
     "llm": Sizes(5, 2),
+    "class": Sizes(10, 1),
 }
 SOAK_BATCHES = 4
 
@@ -866,7 +928,7 @@ async def scenario_soak(sizes: Sizes, app: Server) -> str:
     return "\n".join([title, "", table(headers, rows), "", summary, *notes_block(notes)])
 
 
-SCENARIOS = ("stage", "overview", "overview100", "heavy", "disconnect", "soak", "llm")
+SCENARIOS = ("stage", "overview", "overview100", "heavy", "disconnect", "soak", "llm", "class")
 
 
 async def scenario_llm(sizes: Sizes, app: Server) -> str:
@@ -920,6 +982,10 @@ async def run_benchmark(args, app: Server, bare: Server | None) -> None:
             text = await scenario_disconnect(size, app, bare)
         elif name == "llm":
             text = await scenario_llm(size, app)
+        elif name == "class":  # a live class: answers, following, idle followers (benchmarks/bench_class.py)
+            from benchmarks.bench_class import scenario_class
+
+            text = await scenario_class(app, args.quick)
         else:
             text = await scenario_soak(size, app)
         print(f"{text}\n\n_{name}: {time.monotonic() - started:.0f} s_\n", flush=True)

@@ -7,6 +7,10 @@ deploy/haproxy.cfg is rendered for those ports (its server-template line, which 
 DNS, becomes one server line per replica) and haproxy runs it. Ctrl-C stops everything. Each replica's
 port and process id are printed, so a replica can be stopped by hand to see the others carry on.
 
+Live classes (classroom/) are shared by the replicas through Debian's redis-server, started here on a
+free port with no persistence (``ATTENTION_CLASS_STORE=redis://127.0.0.1:<port>/0`` for every replica),
+unless ATTENTION_CLASS_STORE is already set.
+
 The balancer's other settings come from the environment, as under Compose (PUBLIC_HOST, FRAME_ANCESTORS,
 HSTS_MAX_AGE, WEBSOCKET_IDLE_TIMEOUT; see deploy/haproxy.cfg); COOKIE_KEY, when unset, is a new random
 secret for each start.
@@ -79,8 +83,35 @@ def healthy(port, path="/_stcore/health"):
         return False
 
 
+def redis_answers(port):  # whether a Redis on 127.0.0.1:port answers PING
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(port, log=None):  # -> Debian's redis-server on 127.0.0.1:port, in memory only
+    """No file at all: no snapshot, no append-only file (a class is a lesson's worth of state)."""
+    server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(server).exists():
+        sys.exit("redis-server is not installed: sudo apt-get install redis-server (see the README)")
+    command = [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    command += ["--dir", "/tmp", "--maxmemory", "256mb", "--maxmemory-policy", "volatile-ttl"]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while not redis_answers(port):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            sys.exit(f"redis-server did not start on port {port}")
+        time.sleep(0.05)
+    return process
+
+
 def start(replicas, port, log_dir=None, tls_cert=None, tls_port=8643):
-    """-> [processes]: the replicas, then haproxy. With tls_cert, HTTPS on tls_port as well."""
+    """-> [processes]: the replicas, Redis (unless ATTENTION_CLASS_STORE is set), then haproxy. With
+    tls_cert, HTTPS on tls_port as well."""
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(haproxy).exists():
         sys.exit("haproxy is not installed: sudo apt-get install haproxy (see the README)")
@@ -88,6 +119,12 @@ def start(replicas, port, log_dir=None, tls_cert=None, tls_port=8643):
     processes = []
     # haproxy.cfg's websocket idle timeout counts on the server's pings (30 s, uvicorn's default): say so.
     replica_environment = {"STREAMLIT_SERVER_WEBSOCKET_PING_INTERVAL": "30"} | os.environ
+    redis = None
+    if not os.environ.get("ATTENTION_CLASS_STORE"):
+        redis_port = free_ports(0)
+        redis_log = open(Path(log_dir) / "redis.log", "wb") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+        redis = start_redis(redis_port, redis_log)
+        replica_environment["ATTENTION_CLASS_STORE"] = f"redis://127.0.0.1:{redis_port}/0"
     for k, replica_port in enumerate(ports, 1):
         output = open(Path(log_dir) / f"replica-{k}.log", "wb") if log_dir else None  # noqa: SIM115
         command = [
@@ -99,6 +136,7 @@ def start(replicas, port, log_dir=None, tls_cert=None, tls_port=8643):
                 command, cwd=REPO, env=replica_environment, stdout=output, stderr=subprocess.STDOUT
             )
         )
+    processes += [redis] if redis else []
     deadline = time.monotonic() + 90
     while not all(healthy(p) for p in ports):
         if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
@@ -129,6 +167,8 @@ def start(replicas, port, log_dir=None, tls_cert=None, tls_port=8643):
         time.sleep(0.1)
     for k, (replica_port, process) in enumerate(zip(ports, processes, strict=False), 1):
         print(f"replica app{k}: port {replica_port}, pid {process.pid}", flush=True)
+    if redis:
+        print(f"live classes: {replica_environment['ATTENTION_CLASS_STORE']}, pid {redis.pid}", flush=True)
     also = f" and https://127.0.0.1:{tls_port}" if tls_cert else ""
     print(f"Serving {replicas} replicas on http://127.0.0.1:{port}{also} (Ctrl-C stops them all)", flush=True)
     return processes

@@ -1,6 +1,5 @@
 import streamlit as st
 
-from attention_viz import budget
 from ui import models, render
 from ui.page import page_setup
 from ui.pages import page_at, stage_page
@@ -10,11 +9,7 @@ settings, trace = page_setup(PAGE)
 family = settings.family
 
 st.title(PAGE.title)
-try:
-    weights = models.attentions_for(family, settings.options, settings.sentence)
-except budget.Busy as error:
-    st.info(str(error), icon=":material/hourglass:")
-    st.stop()
+weights = models.unless_busy(lambda: models.attentions_for(family, settings.options, settings.sentence))
 if weights is None:
     st.info(
         f"{family.title.capitalize()} has one layer: its heads are on *Heads and W_o*. Choose a model with "
@@ -39,13 +34,13 @@ render.draw_head_grid(
 st.markdown(f"Chosen: **layer {settings.layer}, head {settings.head + 1}**.")
 left, right = st.columns(2)
 left.page_link(
-    stage_page("softmax").path,
+    stage_page("softmax").link,
     label="See its softmax weights",
     icon=":material/arrow_forward:",
     query_params=settings.link_params,
 )
 right.page_link(
-    stage_page("scores").path,
+    stage_page("scores").link,
     label="Compute its scores step by step",
     icon=":material/arrow_forward:",
     query_params=settings.link_params,

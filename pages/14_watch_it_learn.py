@@ -117,4 +117,4 @@ params = {**settings.link_params, "model": TRAINED.key, "task": task_name, "trai
 params.setdefault("sentence", " ".join(task.probe))
 for column, slug in zip(st.columns(4) * 2, TRAINED.stages, strict=False):
     page = stage_page(slug)
-    column.page_link(page.path, label=page.title_for(TRAINED), query_params=params)
+    column.page_link(page.link, label=page.title_for(TRAINED), query_params=params)

@@ -3,6 +3,7 @@ one computation per key, limits per session, waits that give up, the trained lay
 that refuses an editor flood and drops a session that never reads its socket."""
 
 import asyncio
+import contextlib
 import json
 import sys
 import threading
@@ -197,12 +198,23 @@ def test_a_session_that_never_reads_its_socket_is_dropped(server):
             "sun",
         ]
         tab = BrowserTab(server.url, "model_view", {"model": "SmolLM2", "sentence": " ".join(words * 6)})
+        tab.reads = False
         await tab.open()
-        await tab.run()
-        for round_ in range(24):  # each page sends a grid of 270 heads, about 6 MB: past 24 MB within a few
-            await tab.ws.send(tab._rerun_message(" ".join(words[round_ % 10 :] * 6)))
-            await asyncio.sleep(1.0)
-        try:  # now read what the server kept sending: it must end in the server's close, not a pause
+        await tab.run()  # SmolLM2 loads
+        # A rerun asked while one runs stops it: space them by what one takes on this machine now, so
+        # that each page is made and sent (a grid of 270 heads, about 6 MB: past 24 MB within a few).
+        timed = await tab.run(" ".join(words[::-1] * 6))  # as long as the pages below
+        assert timed.ok, timed.error
+        since, deadline, round_ = server.log_size(), time.monotonic() + 180, 0
+        while not any(sockets.DROPPED in line for line in server.log_lines(since)):
+            assert time.monotonic() < deadline, "the session was never dropped"
+            round_ += 1
+            with contextlib.suppress(ConnectionClosed):
+                await tab.ws.send(
+                    tab._rerun_message(" ".join((words[round_ % 17 :] + words[: round_ % 17]) * 6))
+                )
+            await asyncio.sleep(max(1.0, 1.5 * timed.latency))
+        try:  # now read what the server sent before: it must end in the server's close, not a pause
             async with asyncio.timeout(60):
                 while True:
                     await tab.ws.recv()

@@ -11,6 +11,7 @@ import html
 import json
 import re
 import string
+import threading
 from collections import Counter
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from attention_core import AttentionConfig, run_attention
 from attention_core.families import FAMILIES
@@ -33,6 +35,7 @@ POINTERS = {
     "pages/11_model_view.py": "MiniLM",  # every layer's heads
     "pages/15_rotate.py": "stage",  # a decoder's stage: the random model has no such stage
     "pages/16_next_word.py": "SmolLM2",  # a model that writes
+    "pages/17_atlas.py": "MiniLM",  # heads to name, in layers
 }
 PAGE_IDS = [Path(page.path).stem for page in PAGES]
 CHART_PAGES = [page.path for page in PAGES if page.path not in (*NO_TRACE, *POINTERS)]
@@ -363,6 +366,10 @@ def expected_charts(path, t, h):  # -> {chart key: matrix it must show} for trac
             **{f"{key}_change": np.zeros_like(matrix) for key, matrix in after_edit.items()},
         },
         "pages/13_compare.py": {"chart_compare_a": t.weights[h]},  # B and B − A: tests/test_app_whatif.py
+        "pages/18_across_layers.py": {  # one layer: its heads' mean, and that with the residual
+            "chart_layer_mean": t.weights.mean(axis=0),
+            "chart_rollout": 0.5 * t.weights.mean(axis=0) + 0.5 * np.eye(len(t.tokens)),
+        },
     }[path]
 
 
@@ -688,3 +695,14 @@ def test_settings_from_a_link_survive_a_click_on_a_page_link(start):
     expected = run_attention(FULL_PARAMS["sentence"], FULL_CONFIG).scores[2]
     np.testing.assert_allclose(heatmap_z(charts(at)["chart_scores"]), expected)
     assert sidebar_values(at) == FULL_WIDGETS
+
+
+def test_a_page_runs_with_one_blas_thread():
+    # OpenBLAS starts with a thread per core; the sessions' script threads are the server's parallelism.
+    # threadpoolctl lets one living thread at a time set the limit: a thread of its own sets two.
+    setter = threading.Thread(target=threadpool_limits, kwargs={"limits": 2, "user_api": "blas"})
+    setter.start()
+    setter.join()
+    at = open_page("pages/4_scores.py")
+    assert not at.exception
+    assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}

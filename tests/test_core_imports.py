@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "attention_core"
 ALLOWED = set(sys.stdlib_module_names) | {"numpy", "attention_core"}
@@ -35,6 +37,18 @@ def test_loaders_import_their_readers_only_when_loading():
     for name in LOADERS:
         outside = set(imported_top_level_names(PACKAGE / name, ast.iter_child_nodes)) - ALLOWED
         assert not outside, f"{name} imports {sorted(outside)} when it is imported"
+
+
+@pytest.mark.parametrize(
+    "loader, readers", [("pretrained", "'safetensors', 'tokenizers'"), ("llm", "'gguf', 'tokenizers'")]
+)
+def test_importing_the_package_loads_no_model_reader(loader, readers):
+    loaded = f"{{'attention_core.{loader}', {readers}}} & set(sys.modules)"
+    code = f"import sys, attention_core; print(sorted({loaded}))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_using_the_package_loads_no_ui_library():

@@ -28,7 +28,8 @@ HAPROXY_CFG = REPO / "deploy" / "haproxy.cfg"
 KUBERNETES_VERSION = "1.37.0"  # the newest schemas kubernetes-validate carries
 PING_INTERVAL_S = 30  # the Dockerfile's STREAMLIT_SERVER_WEBSOCKET_PING_INTERVAL
 CLASS = 60  # students behind one NAT address, the front door's sizing
-PAGE_LOAD = {"requests": 122, "static": 115, "connections": 7}  # measured: tests/browser/test_front_door.py
+# Measured by tests/browser/test_front_door.py; the sidebar's "Start a live class" button brought Streamlit's button script.
+PAGE_LOAD = {"requests": 122, "static": 116, "connections": 7}
 
 
 def documents(name):  # -> the manifests in one file of deploy/k8s
@@ -40,8 +41,11 @@ def manifests():  # -> every manifest kustomize applies
     return [doc for name in kustomization["resources"] for doc in documents(name)]
 
 
-def one(kind, name=None):  # -> the manifest of that kind (and name)
-    (found,) = [m for m in manifests() if m["kind"] == kind and name in (None, m["metadata"]["name"])]
+APP = "attention-visualizer"  # the app's manifests' name; the live classes' Redis is APP-redis
+
+
+def one(kind, name=APP):  # -> the manifest of that kind and name
+    (found,) = [m for m in manifests() if m["kind"] == kind and m["metadata"]["name"] == name]
     return found
 
 
@@ -136,10 +140,16 @@ def test_the_image_is_a_named_build_not_latest():
     assert image.get("digest") or (image.get("newTag") and image["newTag"] != "latest"), image
 
 
-def test_the_network_policy_denies_egress_and_admits_only_the_ingress_controller_and_itself():
+def test_the_network_policy_lets_out_only_redis_and_dns_and_admits_only_the_ingress_controller_and_itself():
     policy = one("NetworkPolicy")["spec"]
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
-    assert policy.get("egress", []) == []  # Egress listed with no rule: nothing goes out, DNS included
+    to_redis, to_dns = policy["egress"]  # nothing else goes out
+    assert to_redis["to"] == [{"podSelector": one("Deployment", f"{APP}-redis")["spec"]["selector"]}]
+    assert to_redis["ports"] == [{"port": 6379, "protocol": "TCP"}]
+    (dns,) = to_dns["to"]
+    assert dns["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert dns["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert {p["port"] for p in to_dns["ports"]} == {53}
     (rule,) = policy["ingress"]
     sources = [next(iter(source)) for source in rule["from"]]
     assert sorted(sources) == ["namespaceSelector", "podSelector"]
@@ -148,6 +158,44 @@ def test_the_network_policy_denies_egress_and_admits_only_the_ingress_controller
     itself = next(s["podSelector"] for s in rule["from"] if "podSelector" in s)
     assert itself == policy["podSelector"]
     assert [p["port"] for p in rule["ports"]] == ["http"]
+
+
+def test_live_classes_live_in_one_redis_without_persistence_reached_only_by_the_app():
+    redis = one("Deployment", f"{APP}-redis")
+    pod = redis["spec"]["template"]["spec"]
+    (server,) = pod["containers"]
+    args = server["args"]
+    assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "no"
+    assert ":" in server["image"] and not server["image"].endswith(":latest")
+    assert redis["spec"]["replicas"] == 1
+    assert all("emptyDir" in volume for volume in pod["volumes"])  # no persistent volume: nothing outlives it
+    assert server["securityContext"]["readOnlyRootFilesystem"] is True
+    assert server["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    labels = redis["spec"]["template"]["metadata"]["labels"]
+    assert one("Service", f"{APP}-redis")["spec"]["selector"].items() <= labels.items()
+    # Its selector and the app's do not overlap: the app's Service, PDB and HPA never count Redis.
+    assert not one("Deployment")["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    policy = one("NetworkPolicy", f"{APP}-redis")["spec"]
+    assert policy["podSelector"] == redis["spec"]["selector"] and policy.get("egress") == []
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [{"podSelector": one("Deployment")["spec"]["selector"]}]
+    (variable,) = [e for e in container()["env"] if e["name"] == "ATTENTION_CLASS_STORE"]
+    service = one("Service", f"{APP}-redis")
+    (port,) = service["spec"]["ports"]
+    assert variable["value"] == f"redis://{service['metadata']['name']}:{port['port']}/0"
+
+
+def test_compose_runs_redis_in_memory_unpublished_and_points_the_replicas_at_it():
+    services = compose("compose.yaml")
+    redis = services["redis"]
+    assert "ports" not in redis
+    command = redis["command"]
+    assert command[command.index("--save") + 1] == "" and command[command.index("--appendonly") + 1] == "no"
+    assert "volumes" not in redis
+    assert services["app"]["environment"]["ATTENTION_CLASS_STORE"] == "redis://redis:6379/0"
+    # The app starts without it: every page but a live class works while it is away.
+    assert services["app"]["depends_on"]["redis"]["condition"] == "service_started"
 
 
 def ingresses():  # -> {name: Ingress}
@@ -255,7 +303,7 @@ def test_compose_has_no_public_cookie_key():
     assert interpolate(environment["FRAME_ANCESTORS"], {}) == "'self'"
 
 
-@pytest.mark.parametrize("service", ["app", "balancer"])
+@pytest.mark.parametrize("service", ["app", "balancer", "redis"])
 def test_compose_containers_are_read_only_unprivileged_and_rotate_their_logs(service):
     settings = compose("compose.yaml")[service]
     assert settings["read_only"] is True

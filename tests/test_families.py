@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import streamlit as st
 from test_app_pages import charts, heatmap, heatmap_z, open_page, sidebar_values, visible_text
+from test_heads import ACROSS, ATLAS, assert_heads_view
 
 from attention_core import AttentionConfig, attend, init_weights, run_attention, tokenize
 from attention_core import pretrained as pt
@@ -280,6 +281,9 @@ def test_every_readme_link_opens_the_view_it_promises(link):
         assert not shown and any("Predict first" in m.value for m in at.markdown)
         return
     assert shown
+    if path in (ATLAS, ACROSS):  # the atlas of heads and Across layers: the model's roles and rollout
+        assert_heads_view(path, params, shown)
+        return
     if params.get("model") == "SmolLM2":  # the language model's own pages
         layer, head = int(params.get("layer", 0)), int(params.get("head", 1)) - 1
         if address.path.strip("/") == "next_word":  # the next token's bars, and the last token's attention

@@ -8,11 +8,13 @@ import html
 import io
 import json
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 from attention_core import (
     AttentionConfig,
@@ -23,6 +25,7 @@ from attention_core import (
     softmax_terms,
 )
 from attention_viz import charts, export, frames, layout, numbers, whatif
+from ui import preload
 
 # Emoji with skin tone and joiners, a flag, right-to-left scripts and HTML: labels must survive all of it.
 ODD_SENTENCE = "<b>x</b> 👍🏽 👨‍👩‍👧 🇫🇷 مرحبا שלום the the"
@@ -215,7 +218,14 @@ def test_trace_json_round_trips_every_array_to_the_last_bit():
     def refuse(constant):  # NaN and Infinity are not JSON; a browser's JSON.parse rejects them
         raise AssertionError(f"{constant} in the JSON")
 
-    document = json.loads(export.trace_json(trace), parse_constant=refuse)
+    written = export.trace_json(trace)
+    document = json.loads(written, parse_constant=refuse)
+    # Written row by row, the text is what json.dumps of the whole document writes, key for key.
+    whole = {name: getattr(trace, name, None) for name in document}
+    assert written == json.dumps(
+        document | {name: value.tolist() for name, value in whole.items() if isinstance(value, np.ndarray)},
+        ensure_ascii=False,
+    )
     assert document["tokens"] == list(trace.tokens)
     assert {"👍🏽", "👨‍👩‍👧", "🇫🇷", "مرحبا", "שלום"} <= set(document["tokens"])
     assert document["config"] == dataclasses.asdict(trace.config)
@@ -335,3 +345,10 @@ def test_every_kind_of_figure_passes_plotlys_validation_unchanged():
     for figure in figures:
         validated = go.Figure(figure.to_dict())  # raises ValueError on any unknown or invalid property
         assert json.loads(validated.to_json()) == json.loads(figure.to_json())
+
+
+def test_the_chunk_fetched_early_is_the_one_streamlit_imports_for_a_chart():
+    js = Path(st.__file__).parent / "static" / "static" / "js"
+    name = preload._plotly_chunk()
+    assert name.startswith("PlotlyChart.") and (js / name).is_file()
+    assert any(name in index.read_text() for index in js.glob("index.*.js"))  # the name a chart imports

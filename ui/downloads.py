@@ -14,7 +14,7 @@ import threading
 import streamlit as st
 
 from attention_viz import budget, export, frames, lesson
-from ui import limits, url_state
+from ui import class_session, limits, url_state
 
 DOWNLOADS = budget.SharedCache("downloads", budget.BUDGETS["downloads"], len)
 WAIT_S = 20  # how long a click waits for another file to be made before it is refused
@@ -57,6 +57,8 @@ def _html_refusal(message):
 
 
 def csv_button(values, rows, columns, name):  # below a chart: its numbers with their labels (small: not kept)
+    if class_session.following():  # see page_setup
+        return
     st.download_button(
         f"{name}.csv",
         lambda: export.frame_csv(frames.matrix_frame(values, rows, columns)),  # made only when clicked

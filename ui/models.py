@@ -63,6 +63,14 @@ def attentions_for(family, options, sentence):  # -> every layer's attention wei
     return ATTENTIONS.get(_key(family, options, sentence), compute)
 
 
+def unless_busy(compute):  # -> compute(); while the server is busy with it, the page says so and stops
+    try:
+        return compute()
+    except budget.Busy as error:
+        st.info(str(error), icon=":material/hourglass:")
+        st.stop()
+
+
 def option_ui(option, place=st.sidebar, disabled=False):  # draws one Option's widget, bound to the URL
     common = {
         "key": option.name,
@@ -139,20 +147,36 @@ def _settings_ui(family, page):  # draws the family's options -> {name: value}
     return values
 
 
-def model_ui(page):  # draws the model's part of the sidebar -> (family, options, the values drawn)
-    """The model, its options, its layer; the head comes later (``head_ui``), after the page's switches."""
-    family = _model_radio()
-    values = _settings_ui(family, page)
+def _loaded(family, values):  # -> (family, options, its layers, None), or the default model and the error
     options = family.choose(values)
     try:
-        layers = family.sizes(options).layers  # a model whose file passed the quick check loads now
-    except AttentionInputError as error:  # and failed to: say why, and show the default model instead
+        return family, options, family.sizes(options).layers, None  # a model whose file passed the quick
+    except AttentionInputError as error:  # check loads now; one that fails to: the default model instead
+        default = FAMILIES[DEFAULT]
+        options = default.choose(values)
+        return default, options, default.sizes(options).layers, error
+
+
+def followed(values):  # -> (family, options with "layer", the head 0-based): the teacher's, no widget drawn
+    """What ``model_ui`` and ``head_ui`` would choose from ``values`` (typed, as a view's ``_typed`` gives
+    them); a model this server cannot load, a layer or head it does not have: the defaults."""
+    key = values.get("model")
+    family = FAMILIES[key] if key in FAMILIES and status(key).available else FAMILIES[DEFAULT]
+    family, options, layers, _ = _loaded(family, values)
+    layer, head = values.get("layer", 0), values.get("head", 1)
+    options["layer"] = layer if 0 <= layer < layers else 0
+    return family, options, head - 1 if 1 <= head <= family.sizes(options).heads else 0
+
+
+def model_ui(page):  # draws the model's part of the sidebar -> (family, options, the values drawn)
+    """The model, its options, its layer; the head comes later (``head_ui``), after the page's switches."""
+    chosen = _model_radio()
+    values = _settings_ui(chosen, page)
+    family, options, layers, error = _loaded(chosen, values)
+    if error:  # say why, and show the default model instead
         st.sidebar.caption(
-            f"{render.escape_markdown(family.key)} is unavailable: {render.escape_markdown(str(error))}"
+            f"{render.escape_markdown(chosen.key)} is unavailable: {render.escape_markdown(str(error))}"
         )
-        family = FAMILIES[DEFAULT]
-        options = family.choose(values)
-        layers = family.sizes(options).layers
     layer = 0
     if layers > 1:
         url_state.restore(["layer"])

@@ -8,14 +8,33 @@ import streamlit as st
 from attention_core import AttentionInputError, tokenize
 from attention_core.families import trained
 from attention_viz import budget, frames
-from ui import columns, downloads, focus, heap, models, presenter, render, room, sidebar, sockets
+from ui import (
+    blas,
+    class_session,
+    columns,
+    downloads,
+    focus,
+    fragments,
+    heap,
+    live_class,
+    models,
+    preload,
+    presenter,
+    render,
+    room,
+    sidebar,
+    sockets,
+)
 from ui.pages import OVERVIEW
 
 
 def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     """Page title, the sidebar and the trace; for unusable input, a message instead of the page."""
+    preload.plotly_early()  # first: the browser fetches the charts' code while the rest is computed
+    blas.one_thread()
     heap.freeze_imports()  # once per process
     sockets.bound_send_queues()
+    fragments.drop_fragment_runs_of_pages_left()
     trained.warm()  # the trained layers a class's links name, in the background, once per process
     st.set_page_config(
         page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"
@@ -33,6 +52,7 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
         except (AttentionInputError, budget.Busy) as error:
             problem = str(error)
     first = frames.token_labels(trace.tokens if trace else tokenize(settings.sentence) or [None])[0]
+    live_class.draw(page, settings, trace)  # its sidebar section; the teacher's or the student's bar
     sidebar.draw_links(page, settings, first)
     if problem:
         st.title(page.title_for(settings.family))
@@ -40,8 +60,10 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
         st.stop()
     if trace is None:
         return settings, None
-    downloads.lesson_button(trace, settings)
-    downloads.trace_button(trace)
+    # A follower's page is drawn once per student: the downloads come back with Explore on my own.
+    if not class_session.following():
+        downloads.lesson_button(trace, settings)
+        downloads.trace_button(trace)
     if page.stage and page.stage not in settings.family.stages:
         st.title(page.title)
         st.info(

@@ -6,8 +6,13 @@ chosen; its title's number is the stage's place in the chosen family's walkthrou
 
 from dataclasses import dataclass
 
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from attention_core.stages import SEVEN, STAGES
 from attention_viz import text
+
+_LINKS = {}  # (the app's main script, a page's path) -> its st.Page, for Page.link
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,15 @@ class Page:
     icon: str  # a Material Symbols name, bundled with Streamlit (works offline)
     stage: str | None = None  # the stage's slug, for the walkthrough's stage pages
     draws: tuple = ()  # family options the page draws itself, so the sidebar leaves them out
+
+    @property
+    def link(self):  # -> what st.page_link is given: a path would be looked up on the disk at every call
+        if self.path == "app.py":  # the main page is registered as "", which st.Page("app.py") is not
+            return self.path
+        key = (get_script_run_ctx().main_script_path, self.path)
+        if key not in _LINKS:  # made once per app and process, within a run (st.Page needs one), shared
+            _LINKS[key] = st.Page(self.path)
+        return _LINKS[key]
 
     @property
     def url_path(self):  # "" for the overview, "scores" for pages/4_scores.py (Streamlit drops the number)
@@ -55,6 +69,8 @@ EXTRA_PAGES = (
         draws=("task", "train_seed"),
     ),
     Page("pages/16_next_word.py", "Next word", ":material/keyboard_double_arrow_right:"),
+    Page("pages/17_atlas.py", "Atlas of heads", ":material/category:"),
+    Page("pages/18_across_layers.py", "Across layers", ":material/stacks:"),
 )
 PAGES = (OVERVIEW, *STAGE_PAGES.values(), *EXTRA_PAGES)  # every page, in the order of their files
 

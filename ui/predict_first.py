@@ -1,13 +1,14 @@
 """Predict first: a question about the current trace before its numbers, a verdict, and a tally.
 
 Each stage with a question declares it (``StageView.question``); the answers stay hidden until a guess
-is committed. Choosing a guess reruns the question's box alone (``st.fragment``).
+is committed. Choosing a guess reruns the question's box alone (``st.fragment``). In a live class the
+question goes to the room instead (``ui.class_poll``), drawn as the teacher's draw made it.
 """
 
 import streamlit as st
 
 from attention_viz import quiz, stages
-from ui import render
+from ui import class_poll, render
 
 
 def _reveal(key, question, guess_key):
@@ -32,11 +33,19 @@ def _quiz_key(
     )
 
 
+def question_key(trace, settings, slug):  # -> the key of the question the page asks now, or None
+    if trace is None or not settings.predict or slug is None or stages.VIEWS[slug].question is None:
+        return None
+    return _quiz_key(trace, settings, slug)[1]
+
+
 def predict_gate(trace, settings, slug):  # -> True once the page may show its numbers
     """Predict first: a question about this trace; the answers stay hidden until a guess is committed."""
     if not settings.predict or stages.VIEWS[slug].question is None:
         return True
-    _, key = _quiz_key(trace, settings, slug)
+    draw, key = _quiz_key(trace, settings, slug)
+    if (shown := class_poll.gate(trace, settings, slug, draw, key, _next_question)) is not None:
+        return shown
     answered = key in st.session_state.get("quiz_answers", {})
     _draw_question(trace, settings, slug, answered)
     return answered

@@ -56,8 +56,8 @@ _STYLE = (
     "[data-testid='stMainBlockContainer']{padding-top:3.5rem;padding-bottom:2rem}"
     "h1{font-size:2.1rem !important;padding-top:0 !important}"
     ".st-key-clicker_keys{display:none}"  # PageUp/PageDown for presentation clickers: keys, not buttons
-    # The invisible components (ui/room.py, ui/focus.py) out of the flow: no gap of their own.
-    ".st-key-room,.st-key-scrolling_regions{position:absolute;width:0;height:0;overflow:hidden}"
+    # The invisible components (ui/preload.py, ui/room.py, ui/focus.py) out of the flow: no gap of their own.
+    ".st-key-preload,.st-key-room,.st-key-scrolling_regions{position:absolute;width:0;height:0;overflow:hidden}"
     ".katex-display{padding:0 0.25em}"  # a glyph's overhang no longer makes a formula scroll
     # Streamlit draws no focus ring on page links: the keyboard's place must show (WCAG 2.4.7).
     "[data-testid='stPageLink-NavLink']:focus-visible{outline:2px solid currentColor;outline-offset:2px}"

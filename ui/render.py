@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from attention_viz import charts, frames, layout, stages, text
-from ui import downloads
+from ui import class_session, downloads
 from ui.columns import columns, cramped, flow, room_width, rooms
 from ui.pages import neighbours
 from ui.presenter import presenting
@@ -174,19 +174,22 @@ def draw_head_weights(trace, name, numbers=False, max_plot=layout.MAX_PLOT_PX, d
 
 
 def draw_nav(page, settings):
-    """Previous and next links, always in the same place, carrying the current settings."""
+    """Previous and next links, always in the same place, carrying the current settings; none for a
+    student who follows the teacher (``ui.sidebar.draw_links``)."""
+    if class_session.following():
+        return
     previous, following = neighbours(page, settings.family)
     left, _, right = st.columns([5, 1, 5])
     if previous:
         left.page_link(
-            previous.path,
+            previous.link,
             label=f"Previous: {previous.title_for(settings.family)}",
             icon=":material/arrow_back:",
             query_params=settings.link_params,
         )
     if following:
         right.page_link(
-            following.path,
+            following.link,
             label=f"Next: {following.title_for(settings.family)}",
             icon=":material/arrow_forward:",
             query_params=settings.link_params,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from attention_core.families import Family
-from ui import models, url_state
+from ui import class_session, live_class, models, render, url_state
 from ui.pages import walkthrough
 
 
@@ -44,32 +44,54 @@ def _sentence_ui():
     )
 
 
-def _switches_ui():  # -> {"predict", "present"}: the classroom's switches
-    sidebar = st.sidebar
-    return {
-        "predict": sidebar.toggle(
-            "Predict first",
-            False,
-            key="predict",
-            bind="query-params",
-            help="On the stages that ask a question, guess before the numbers are shown.",
-        ),
-        "present": sidebar.toggle(
-            "Presenter mode",
-            False,
-            key="present",
-            bind="query-params",
-            help="For a projector: no sidebar, large type, one stage per screen; ← and → (or a clicker) "
-            "move between pages, Esc leaves.",
-        ),
+_SWITCHES = {  # the classroom's switches: key -> (label, help)
+    "predict": ("Predict first", "On the stages that ask a question, guess before the numbers are shown."),
+    "present": (
+        "Presenter mode",
+        "For a projector: no sidebar, large type, one stage per screen; ← and → (or a clicker) move between "
+        "pages, Esc leaves.",
+    ),
+}
+
+
+def _switch_ui(key):
+    label, help_text = _SWITCHES[key]
+    return st.sidebar.toggle(label, False, key=key, bind="query-params", help=help_text)
+
+
+def _followed_ui():  # -> (family, options, head 0-based, values): the teacher's settings, said in words
+    """A following student's settings are the teacher's (``live_class`` applied them): said, not drawn as
+    widgets, which each page a class follows would otherwise draw once per student. Presenter mode stays
+    the student's own."""
+    values = live_class.followed_values()
+    family, options, head = models.followed(values)
+    sizes = family.sizes(options)
+    model = [family.key] + [f"layer {options['layer']}"] * (sizes.layers > 1)
+    model += [f"head {head + 1}"] * (sizes.heads > 1) + [
+        f"{o.label} {options[o.name]:g}"
+        for o in family.options
+        if not isinstance(o.default, bool) and not o.choices and options[o.name] != o.default
+    ]
+    switches = [o.label for o in family.options if isinstance(o.default, bool) and options[o.name]]
+    switches += [_SWITCHES["predict"][0]] * values["predict"]
+    lines = {"Sentence": values["sentence"], "Model": " · ".join(model), "On": ", ".join(switches)}
+    st.sidebar.markdown(
+        "  \n".join(f"**{name}:** {render.escape_markdown(text)}" for name, text in lines.items() if text)
+    )
+    values |= {
+        "model": family.key,
+        "layer": options["layer"],
+        "head": head + 1,
+        "present": _switch_ui("present"),
     }
+    return family, options, head, values
 
 
 def _page_list(family, link_params):
     st.sidebar.divider()
     for page in walkthrough(family):
         st.sidebar.page_link(
-            page.path, label=page.title_for(family), icon=page.icon_for(family), query_params=link_params
+            page.link, label=page.title_for(family), icon=page.icon_for(family), query_params=link_params
         )
 
 
@@ -90,11 +112,15 @@ def controls(page):  # draws the sidebar's settings -> Settings
     raw_params = st.query_params.to_dict() if first_run else {}
     url_state.refuse_unreadable_numbers()  # every run: a rerun can carry the URL the browser opened with
     url_state.carry_over(page)
+    raw_params = live_class.follow(page, first_run, raw_params)  # a class: the teacher's view, before widgets
     st.session_state.pop(url_state.CELL_CHANGED, None)  # this run draws the view link with the current cell
-    sentence = _sentence_ui()
-    family, options, values = models.model_ui(page)
-    values |= {"sentence": sentence} | _switches_ui()
-    head, values["head"] = models.head_ui(family, options)
+    if class_session.following():
+        family, options, head, values = _followed_ui()
+    else:
+        values = {"sentence": _sentence_ui()}
+        family, options, drawn = models.model_ui(page)
+        values |= drawn | {key: _switch_ui(key) for key in _SWITCHES}
+        head, values["head"] = models.head_ui(family, options)
     url_state.remember(values)
     for note in url_state.notices(raw_params, values):
         st.toast(note, icon=":material/link_off:")
@@ -105,11 +131,22 @@ def controls(page):  # draws the sidebar's settings -> Settings
         for key, value in _chosen(url_state.PAGE_DEFAULTS).items()
         if value and value != url_state.PAGE_DEFAULTS[key]
     }
-    return Settings(sentence, family, options, head, url_state.link_params(values) | pages, values["predict"])
+    link_params = url_state.link_params(values) | pages
+    return Settings(values["sentence"], family, options, head, link_params, values["predict"])
 
 
 def draw_links(page, settings, first_token):  # the page list and "Link to this view"
-    """``first_token``: the label of the sentence's first token, the cell pickers' default (left out)."""
+    """``first_token``: the label of the sentence's first token, the cell pickers' default (left out).
+
+    A student who follows the teacher gets neither: the teacher chooses the page, and each page a class
+    follows is drawn once per student, so what they would not use is left out (*Explore on my own*
+    brings both back)."""
+    if class_session.following():
+        st.sidebar.divider()
+        st.sidebar.caption(
+            "The teacher chooses the page while you follow. **Explore on my own** lets you move freely."
+        )
+        return
     _page_list(settings.family, settings.link_params)
     cell = {k: v for k, v in _chosen(url_state.CELL_KEYS).items() if v and v != first_token}
     _link_box(page, settings.link_params | cell)

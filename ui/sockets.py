@@ -11,10 +11,13 @@ bounded too.
 import asyncio
 import contextlib
 
+from streamlit.logger import get_logger
 from streamlit.runtime.session_manager import SessionClientDisconnectedError
 from streamlit.web.server.starlette import starlette_websocket
 
+DROPPED = "A session stopped reading its websocket"  # the log says it, with what it held
 QUEUED_BYTES = 24 * 2**20  # a whole page of MiniLM's largest charts is about 15 MB
+_LOGGER = get_logger(__name__)
 _CHECK_FROM = 16  # messages: a shorter queue is a client reading normally, not worth adding up
 
 
@@ -44,7 +47,8 @@ def bound_send_queues():
 
     def write_forward_msg(self, msg):  # on the event loop's thread, as Streamlit calls it
         queue = self._send_queue
-        if queue.qsize() >= _CHECK_FROM and sum(map(len, queue._queue)) > QUEUED_BYTES:
+        if queue.qsize() >= _CHECK_FROM and (queued := sum(map(len, queue._queue))) > QUEUED_BYTES:
+            _LOGGER.warning("%s (%.0f MB unsent): %s", DROPPED, queued / 2**20, "the session was dropped")
             _drop(self)
             raise SessionClientDisconnectedError  # Streamlit then disconnects the session
         write(self, msg)

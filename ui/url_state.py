@@ -13,6 +13,7 @@ import streamlit as st
 
 from attention_core import AttentionInputError
 from attention_core.families import DEFAULT, FAMILIES, Option
+from attention_core.heads import ROLES
 from attention_core.llm import MAX_NEW_TOKENS
 from attention_core.training import STEPS as TRAINING_STEPS
 from ui import render
@@ -27,6 +28,7 @@ SHARED = {  # what every page binds, whatever the model: key -> default
     "present": False,
     "predict": False,
 }
+CLASS_KEYS = ("class", "teacher")  # a live class's code and teacher key: read by ui.live_class
 CELL_KEYS = ("query", "key")  # cell selectors drawn by the stage pages; the first token is their default
 PAGE_OPTIONS = {  # other widgets a page binds to the URL: what they read, their defaults and ranges
     option.name: option
@@ -47,6 +49,11 @@ PAGE_OPTIONS = {  # other widgets a page binds to the URL: what they read, their
             "to p (1: no limit; 0: only the most likely).", 0.0, 1.0, step=0.05, format="%.2f",
         ),
         Option("sample_seed", "Draw seed", 0, "Fixes the random draws: the same seed, the same text.", 0, 2**32 - 1),
+        # Atlas of heads: the role shown and the head chosen; Across layers: the rollout's last layer.
+        Option("atlas_role", "Show", "all roles", "Only the heads of one role.", choices=("all roles", *ROLES)),
+        Option("atlas_layer", "Layer", 0, "The chosen head's layer (from 0).", 0, 999),
+        Option("atlas_head", "Head", 1, "The chosen head.", 1, 999),
+        Option("rollout_layer", "Up to layer", 0, "Attention rolled out from layer 0 to this one.", 0, 999),
     )
 }  # fmt: skip
 PAGE_DEFAULTS = {name: option.default for name, option in PAGE_OPTIONS.items()}
@@ -122,7 +129,7 @@ def notices(raw_params, values):
     known, notes = defaults(), []
     missing = raw_params.get("model") in FAMILIES and raw_params["model"] != values["model"]
     for key, raw in raw_params.items():
-        if key in CELL_KEYS:  # checked by the page that draws them
+        if key in CELL_KEYS or key in CLASS_KEYS:  # checked where they are read
             continue
         if key in PAGE_OPTIONS:
             if not _readable(key, raw, PAGE_OPTIONS):

@@ -182,3 +182,13 @@ class PageLog:
             )
             for entry in entries
         ]
+
+
+def wait_for_reply(page, replicas, start, wanted, timeout_s=60):
+    """Until one of replicas[start:] (the X-Replica of each reply the page had, in order) is wanted."""
+    deadline = time.monotonic() + timeout_s
+    while not any(wanted(replica) for replica in replicas[start:]):
+        assert time.monotonic() < deadline, (
+            f"no reply from a live replica in {timeout_s} s: {replicas[start:]}"
+        )
+        page.wait_for_timeout(100)  # lets Playwright deliver the page's responses to `replicas`

@@ -2,7 +2,8 @@
 
 axe-core (carried by axe-playwright-python, nothing downloaded) runs its WCAG 2.0/2.1 A and AA rules on
 every page, in the light and the dark theme, with the random model and with MiniLM, in presenter mode and
-with predict first; any serious or critical violation fails. Axe does not ask whether a chart says what it
+with predict first (the atlas of heads and Across layers also with SmolLM2 and the roles' table open);
+any serious or critical violation fails. Axe does not ask whether a chart says what it
 shows, so every heatmap's accessible name is checked here too. The keyboard tests reach the sentence,
 change it, move to the next stage, open "Show me the numbers" and reach its pickers, answer a predict-first
 question and use the switches and presenter mode without the mouse, and check that each place the
@@ -54,7 +55,7 @@ def open_page(page, base, app_page, params):
     family = FAMILIES[params.get("model", "random")]
     pointer = (  # a page of another model's: only a pointer to the model choice
         (app_page.stage is not None and app_page.stage not in family.stages)
-        or (app_page.url_path == "model_view" and family.attentions is None)
+        or (app_page.url_path in ("model_view", "atlas") and family.attentions is None)
         or (app_page.url_path == "next_word" and not family.writes)
     )
     chartless = app_page.url_path == "glossary" or pointer
@@ -85,6 +86,18 @@ def unnamed_charts(page, where):  # -> every chart whose text alternative does n
     ]
 
 
+def problems_in_both_themes(page, where):  # -> the page's axe violations and unnamed charts, light then dark
+    problems = []
+    for scheme in ("light", "dark"):  # Streamlit follows the system's theme live
+        before = page.evaluate(BACKGROUND)
+        page.emulate_media(color_scheme=scheme)
+        if scheme == "dark":
+            page.wait_for_function(f"() => ({BACKGROUND})() !== {before!r}")
+        problems += serious_violations(page, f"{where} {scheme}") + unnamed_charts(page, f"{where} {scheme}")
+    page.emulate_media(color_scheme="light")
+    return problems
+
+
 @pytest.mark.parametrize("mode", MODES, ids=list(MODES))
 def test_every_page_meets_wcag_2_1_aa_in_both_themes(browser, streamlit_server, mode):
     params, pages = MODES[mode]
@@ -93,14 +106,35 @@ def test_every_page_meets_wcag_2_1_aa_in_both_themes(browser, streamlit_server, 
     problems = []
     for app_page in pages:
         open_page(page, streamlit_server, app_page, params)
-        for scheme in ("light", "dark"):  # Streamlit follows the system's theme live
-            before = page.evaluate(BACKGROUND)
-            page.emulate_media(color_scheme=scheme)
-            if scheme == "dark":
-                page.wait_for_function(f"() => ({BACKGROUND})() !== {before!r}")
-            where = f"/{app_page.url_path} {mode} {scheme}"
-            problems += serious_violations(page, where) + unnamed_charts(page, where)
-        page.emulate_media(color_scheme="light")
+        problems += problems_in_both_themes(page, f"/{app_page.url_path} {mode}")
+    context.close()
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+HEADS_PAGES = [page for page in PAGES if page.url_path in ("atlas", "across_layers")]
+HEADS_MODES = {  # the two pages with each kind of model, the roles table open, and on a projector
+    "random": {},
+    "MiniLM": {"model": "MiniLM", "atlas_layer": "0", "atlas_head": "3"},
+    "SmolLM2": {"model": "SmolLM2", "atlas_layer": "18", "atlas_head": "7", "rollout_layer": "29"},
+    "SmolLM2-presenter": {"model": "SmolLM2", "present": "true"},
+}
+
+
+@pytest.mark.parametrize("mode", HEADS_MODES, ids=list(HEADS_MODES))
+def test_the_atlas_and_across_layers_meet_wcag_2_1_aa(browser, streamlit_server, mode):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(120_000)  # a fresh server loads SmolLM2 and measures its heads once
+    problems = []
+    for app_page in HEADS_PAGES:
+        params = HEADS_MODES[mode]
+        page.goto(f"{streamlit_server}/{app_page.url_path}?{urllib.parse.urlencode(params)}")
+        chartless = app_page.url_path == "atlas" and "model" not in params
+        wait_for_layout(page, charts=0 if chartless else 2, timeout_ms=120_000)
+        if app_page.url_path == "atlas" and not chartless and "present" not in params:
+            page.get_by_text("Roles as a table").click()
+            expect(page.get_by_role("table").first).to_be_visible()
+        problems += problems_in_both_themes(page, f"/{app_page.url_path} {mode}")
     context.close()
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 

@@ -163,6 +163,14 @@ def browser_page(browser, *, downloads=False):  # -> (page, what went wrong), ov
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(  # which request a console error was about; one cut short by the next navigation is not one
+        "requestfailed",
+        lambda request: (
+            problems.append(f"failed: {request.url} ({request.failure})")
+            if request.failure != "net::ERR_ABORTED"
+            else None
+        ),
+    )
     try:
         yield page, problems
     finally:
@@ -179,8 +187,10 @@ def violations(page):
     return page.evaluate("window.cspViolations")
 
 
-def wait_until_drawn(page):  # the run finished, the layout is final and every chart has drawn its SVG
-    wait_for_layout(page)
+def wait_until_drawn(page, charts=0):  # the run finished, the layout is final, every chart has its SVG
+    """``charts``: at least that many. A finished run's charts appear once Plotly's code has loaded, so
+    without a count, "every chart" can hold of none yet (the page still loading its files)."""
+    wait_for_layout(page, charts=charts)
     page.wait_for_function(
         "[...document.querySelectorAll('.js-plotly-plot')].every(chart => chart.querySelector('svg.main-svg'))"
     )
@@ -194,7 +204,7 @@ def test_every_reply_carries_the_security_headers(browser, front_door):
         replies = []
         page.on("response", lambda r: replies.append(r) if r.url.startswith(front_door.https_url) else None)
         page.goto(f"{front_door.https_url}/scores?sentence=the+cat+sat")
-        wait_until_drawn(page)
+        wait_until_drawn(page, charts=3)
         missing = [(r.url, h) for r in replies for h in HEADERS if h not in r.headers]
         assert len(replies) > 100 and not missing, missing[:5]
         (policy,) = {r.headers["content-security-policy"] for r in replies}
@@ -474,7 +484,7 @@ def test_a_class_behind_one_address_loads_the_page_without_a_refusal(browser, fr
             lambda r: load.append((r.url.removeprefix(url), r.status)) if r.url.startswith(url) else None,
         )
         page.goto(f"{url}/scores?sentence=the+cat+sat")
-        wait_until_drawn(page)
+        wait_until_drawn(page, charts=3)  # the whole load: its three charts drew with Plotly's code
     static = [path for path, _ in load if path.startswith("/static/")]
     # The limits are sized for this (tests/test_deploy.py); a Streamlit that asks for more needs new ones.
     assert 100 < len(load) <= PAGE_LOAD["requests"] and len(static) <= PAGE_LOAD["static"], len(load)

@@ -2,7 +2,8 @@
 
 Every Plotly chart of the overview, the stage pages, Heads, Compare and What if? is measured as drawn
 (legibility.chart_text_problems) for sentences of 1 to 64 tokens, at three screen sizes, in the light
-and the dark theme, in presenter mode, and with MiniLM. Each test goes through its pages and reports
+and the dark theme, in presenter mode, and with MiniLM; the atlas of heads and Across layers with MiniLM
+and SmolLM2 (30 × 9 heads). Each test goes through its pages and reports
 every problem it found, not only the first. The longest cases are kept as screenshots.
 """
 
@@ -34,6 +35,9 @@ OTHER_WORDS = words(
 )
 assert not set(WORDS) & set(OTHER_WORDS)
 LENGTHS = (1, 6, 12, 24, 40, 64)
+# Every length at 1280×720, the projector's size; the other sizes at the shortest, a middle and the longest
+# (the layout rule's arithmetic is checked for every size in tests/test_layout.py): a lean matrix.
+LENGTHS_AT = {"1280x720": LENGTHS, "1920x1080": (1, 24, 64), "1024x768": (1, 24, 64)}
 PAGES = (
     "",
     "embedding",
@@ -100,7 +104,7 @@ def test_no_chart_text_is_drawn_over_other_text(browser, streamlit_server, size)
         extra = {"compare_mode": "the causal mask switched"} if path == "compare" else {}
         check(page, streamlit_server, path, {"sentence": sentence(1), "heads": "2", **extra}, problems)
         before = WORDS
-        for n in LENGTHS[1:]:
+        for n in LENGTHS_AT[size][1:]:
             words = OTHER_WORDS if before is WORDS else WORDS
             box = page.locator('[data-testid="stSidebar"] input[aria-label="Sentence"]')
             box.fill(sentence(n, words))
@@ -120,7 +124,7 @@ def test_presenter_mode_is_legible_too(browser, streamlit_server, size):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     problems = []
-    for n in LENGTHS:
+    for n in LENGTHS_AT[size]:
         for path in ("", "embedding", "qkv", "scores", "softmax", "output"):
             params = {"sentence": sentence(n), "present": "true"}
             shot = f"legibility_presenter_{size}_{path or 'overview'}_{n}" if n == LENGTHS[-1] else None
@@ -139,5 +143,36 @@ def test_minilm_is_legible_up_to_its_longest_sentences(browser, streamlit_server
         check(
             page, streamlit_server, path, params, problems, f"legibility_minilm_{path or 'overview'}_{words}"
         )
+    context.close()
+    report(problems)
+
+
+# The atlas of heads (SmolLM2: a grid of 30 layers × 9 heads, an induction head with its three panels) and
+# Across layers at the last layer, with a long sentence, at a laptop's and a small screen's size.
+HEADS_VIEWS = {
+    "SmolLM2": {"model": "SmolLM2", "atlas_layer": "18", "atlas_head": "7", "rollout_layer": "29"},
+    "MiniLM": {"model": "MiniLM", "atlas_layer": "0", "atlas_head": "3", "rollout_layer": "5"},
+}
+FIRST_LOAD_MS = 120_000  # a fresh server loads SmolLM2 and measures its heads once
+
+
+@pytest.mark.parametrize("size", ["1280x720", "1024x768"])
+def test_the_atlas_and_across_layers_are_legible(browser, streamlit_server, size):
+    width, height = VIEWPORTS[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    problems = []
+    for model, params in HEADS_VIEWS.items():
+        for path in ("atlas", "across_layers"):
+            page.goto(
+                f"{streamlit_server}/{path}?{urllib.parse.urlencode({'sentence': sentence(40), **params})}"
+            )
+            wait_for_layout(page, charts=2, timeout_ms=FIRST_LOAD_MS)
+            audit(page, f"/{path} {model} 40 words", problems, f"legibility_{size}_{path}_{model}")
+    page.goto(
+        f"{streamlit_server}/atlas?{urllib.parse.urlencode({'present': 'true', **HEADS_VIEWS['SmolLM2']})}"
+    )
+    wait_for_layout(page, charts=2, timeout_ms=FIRST_LOAD_MS)
+    audit(page, "/atlas SmolLM2 presenter", problems, f"legibility_presenter_{size}_atlas_SmolLM2")
     context.close()
     report(problems)

@@ -218,6 +218,46 @@ def test_a_timed_fragment_run_asked_on_a_page_left_is_dropped():
             runner._run_script(kept)
 
 
+def test_a_rerun_asked_as_a_thread_stops_starts_after_that_threads_last_messages():
+    """On the event loop: the stopped thread's messages first, then the new thread, with every request
+    asked meanwhile; no new thread for a session shutting down; without a thread, one at once."""
+    import asyncio
+
+    from streamlit.runtime.app_session import AppSession, AppSessionState
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    from ui import fragments
+
+    fragments.deliver_the_last_messages_of_finished_runs()
+    fragments.deliver_the_last_messages_of_finished_runs()  # once per process: not wrapped twice
+    assert AppSession._create_scriptrunner.__closure__[0].cell_contents.__qualname__ == (
+        "AppSession._create_scriptrunner"
+    )
+    handled, created = [], []
+    create = fragments.after_the_waiting_messages(lambda _, data: created.append((list(handled), data)))
+
+    async def requests_as_the_thread_stops(state):
+        session = SimpleNamespace(
+            _scriptrunner="stopped", _state=state, _event_loop=asyncio.get_running_loop()
+        )
+        session._event_loop.call_soon(handled.append, "its last delta")  # queued before the request
+        create(session, RerunData(fragment_id="box"))  # a click in the box
+        create(session, RerunData(fragment_id="check", is_auto_rerun=True))  # the timed check, meanwhile
+        assert created == []
+        await asyncio.sleep(0)
+        return session
+
+    session = asyncio.run(requests_as_the_thread_stops(AppSessionState.APP_IS_RUNNING))
+    [(before, data)] = created
+    assert before == ["its last delta"] and data.fragment_id_queue == ["box", "check"]
+    assert session._rerun_waiting is None
+    created.clear()
+    asyncio.run(requests_as_the_thread_stops(AppSessionState.SHUTDOWN_REQUESTED))
+    assert created == []
+    create(SimpleNamespace(_scriptrunner=None), RerunData())
+    assert len(created) == 1 and created[0][1].fragment_id_queue == []
+
+
 def test_a_followed_sentence_is_shown_as_text(store):  # the teacher's sentence is user text
     code, key = store.create({})
     hostile = "<b>Ada</b> **x** [y](z) $a$"

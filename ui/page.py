@@ -35,6 +35,7 @@ def page_setup(page, compute=True):  # -> (Settings, AttentionTrace or None)
     heap.freeze_imports()  # once per process
     sockets.bound_send_queues()
     fragments.drop_fragment_runs_of_pages_left()
+    fragments.deliver_the_last_messages_of_finished_runs()
     trained.warm()  # the trained layers a class's links name, in the background, once per process
     st.set_page_config(
         page_title=f"{page.title} · Self-attention, step by step", page_icon="🔍", layout="wide"

@@ -222,6 +222,7 @@ def test_a_rerun_asked_as_a_thread_stops_starts_after_that_threads_last_messages
     """On the event loop: the stopped thread's messages first, then the new thread, with every request
     asked meanwhile; no new thread for a session shutting down; without a thread, one at once."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from streamlit.runtime.app_session import AppSession, AppSessionState
     from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
@@ -247,12 +248,16 @@ def test_a_rerun_asked_as_a_thread_stops_starts_after_that_threads_last_messages
         await asyncio.sleep(0)
         return session
 
-    session = asyncio.run(requests_as_the_thread_stops(AppSessionState.APP_IS_RUNNING))
+    def on_a_loop_of_its_own(coroutine):  # the browser tests' Playwright keeps a loop running on this thread
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, coroutine).result()
+
+    session = on_a_loop_of_its_own(requests_as_the_thread_stops(AppSessionState.APP_IS_RUNNING))
     [(before, data)] = created
     assert before == ["its last delta"] and data.fragment_id_queue == ["box", "check"]
     assert session._rerun_waiting is None
     created.clear()
-    asyncio.run(requests_as_the_thread_stops(AppSessionState.SHUTDOWN_REQUESTED))
+    on_a_loop_of_its_own(requests_as_the_thread_stops(AppSessionState.SHUTDOWN_REQUESTED))
     assert created == []
     create(SimpleNamespace(_scriptrunner=None), RerunData())
     assert len(created) == 1 and created[0][1].fragment_id_queue == []

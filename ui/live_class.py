@@ -18,7 +18,6 @@ or asking to be, so every page works while the store is down ("Live classes are 
 
 import collections
 import contextlib
-import io
 import time
 import urllib.parse
 
@@ -351,10 +350,12 @@ def join_link():  # -> the address a student opens: the app's root with the clas
     return urllib.parse.urlunsplit((address.scheme, address.netloc, root, query, ""))
 
 
-def qr_png(link, scale=5):  # -> the join link's QR code as PNG bytes (segno, offline)
-    buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="png", scale=scale, border=2)
-    return buffer.getvalue()
+def qr_svg(link):  # -> the join link's QR code as SVG (segno, offline), black on white in either theme
+    # An SVG goes into the page itself (a data: URI), not into Streamlit's media files: an earlier run's
+    # file could be gone when the browser asked for it (a broken image where the code was, in the tests).
+    return segno.make(link, error="m").svg_inline(
+        scale=5, border=2, dark="black", light="white", omitsize=True
+    )
 
 
 @st.fragment(run_every=class_session.TEACHER_POLL_S)
@@ -390,7 +391,7 @@ def _teacher_bar(view):
     link = join_link()
     with st.container(border=True, key="class_bar"):
         qr, words, join_code, count = st.columns([1, 3, 1.4, 1.1], vertical_alignment="center")
-        qr.image(qr_png(link), width=170 if st.session_state.get("present") else 110)
+        qr.image(qr_svg(link), width=170 if st.session_state.get("present") else 110)
         words.markdown("**Live class.** Scan the code, open the link or type the join code:")
         words.code(link, language=None, wrap_lines=True)
         join_code.metric("Join code", code())

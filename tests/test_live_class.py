@@ -102,6 +102,8 @@ def test_outside_a_class_no_page_touches_the_store(monkeypatch):
 def test_start_a_live_class_makes_this_session_its_teacher(store):
     at = open_page("pages/4_scores.py", {"predict": "true"})
     at.button(key="class_start").click().run()
+    [qr] = at.get("image")  # the join link's QR code, inline
+    assert qr.value[0].startswith("data:image/svg+xml")
     code, key = at.query_params["class"], at.query_params["teacher"]
     assert classroom.clean_code(code) == code and store.is_teacher(code, key)
     assert [m.value for m in at.metric] == [code, "0"]
@@ -272,3 +274,29 @@ def test_a_followed_sentence_is_shown_as_text(store):  # the teacher's sentence 
     assert not at.exception and at.title[0].value == "4. Raw scores"
     [said] = [m.value for m in at.sidebar.markdown if m.value.startswith("**Sentence:**")]
     assert r"\<b\>Ada\</b\> \*\*x\*\* \[y\]\(z\) \$a\$" in said
+
+
+def test_a_notice_is_drawn_again_by_the_runs_just_after_its_first_and_then_no_more(store, monkeypatch):
+    # A run that a newer run stops may never reach the browser: the runs just after it draw the notice too.
+    code, key = store.create({})
+    at = open_page("app.py", {"class": code, "teacher": key})
+    said = f"You are teaching live class {code}."
+    assert said in notices(at)
+    assert said in notices(at.run())
+    monkeypatch.setattr(live_class, "NOTICE_S", 0.0)
+    assert said not in notices(at.run())
+    assert said not in notices(at.run())
+
+
+def test_a_join_link_too_long_for_a_qr_code_leaves_the_link_and_the_code(store, monkeypatch):
+    assert live_class.qr_svg("http://localhost:8501/?class=ACDEFH").startswith("<svg")
+    long_link = "http://localhost:8501/" + "a" * 3000 + "/?class=ACDEFH"
+    assert live_class.qr_svg(long_link) is None
+    monkeypatch.setattr(live_class, "join_link", lambda: long_link)
+    at = open_page("pages/4_scores.py", {})
+    at.button(key="class_start").click().run()
+    assert not at.exception and not at.get("image")
+    assert "The link is too long for a QR code: share the link or the join code." in [
+        c.value for c in at.caption
+    ]
+    assert long_link in [c.value for c in at.code] and at.metric[0].value == at.query_params["class"]

@@ -49,7 +49,8 @@ from ui.pages import OVERVIEW, PAGES
 
 PENDING = "class_pending"  # session: (version, the teacher's view) to apply before the next run's widgets
 PUBLISHED = "class_published"  # session (teacher): the view last published
-NOTICE = "class_notice"  # session: (kind, message) to show once at the top of the next page
+NOTICE = "class_notice"  # session: (kind, message, when first drawn) to show at the top of the next pages
+NOTICE_S = 3.0  # a notice is drawn again by the runs of its first seconds: a run cut short may never show
 LEFT = "class_left"  # session: the code of a class this session left (its URL may still name it)
 GUESSES = "class_guesses"  # session: the CodeGuesses
 TYPED = "class_typed"  # session: (the code last tried under "Join a class", when)
@@ -80,7 +81,7 @@ class CodeGuesses:
 
 
 def _notice(kind, message):
-    st.session_state[NOTICE] = (kind, message)
+    st.session_state[NOTICE] = (kind, message, None)
 
 
 def _class_params():  # -> the URL parameters of this session's class
@@ -350,12 +351,14 @@ def join_link():  # -> the address a student opens: the app's root with the clas
     return urllib.parse.urlunsplit((address.scheme, address.netloc, root, query, ""))
 
 
-def qr_svg(link):  # -> the join link's QR code as SVG (segno, offline), black on white in either theme
+def qr_svg(link):  # -> the join link's QR code as SVG (segno, offline), black on white; None: too long
     # An SVG goes into the page itself (a data: URI), not into Streamlit's media files: an earlier run's
     # file could be gone when the browser asked for it (a broken image where the code was, in the tests).
-    return segno.make(link, error="m").svg_inline(
-        scale=5, border=2, dark="black", light="white", omitsize=True
-    )
+    try:
+        qr = segno.make(link, error="m")
+    except segno.DataOverflowError:  # over 2,331 bytes: a server with a very long base path
+        return None
+    return qr.svg_inline(scale=5, border=2, dark="black", light="white", omitsize=True)
 
 
 @st.fragment(run_every=class_session.TEACHER_POLL_S)
@@ -391,7 +394,10 @@ def _teacher_bar(view):
     link = join_link()
     with st.container(border=True, key="class_bar"):
         qr, words, join_code, count = st.columns([1, 3, 1.4, 1.1], vertical_alignment="center")
-        qr.image(qr_svg(link), width=170 if st.session_state.get("present") else 110)
+        if svg := qr_svg(link):
+            qr.image(svg, width=170 if st.session_state.get("present") else 110)
+        else:
+            qr.caption("The link is too long for a QR code: share the link or the join code.")
         words.markdown("**Live class.** Scan the code, open the link or type the join code:")
         words.code(link, language=None, wrap_lines=True)
         join_code.metric("Join code", code())
@@ -481,9 +487,19 @@ def _sidebar(page, settings, trace):
 
 
 def _draw_notice():
-    if notice := st.session_state.pop(NOTICE, None):
-        kind, message = notice
-        getattr(st, kind)(message)
+    # A newer run (the timed check, a click) stops this one, and what it drew may never reach the browser:
+    # "The class has ended for everyone." was lost so about once in 35 under load. The runs of the next
+    # NOTICE_S seconds draw it again; the first run after them forgets it.
+    if not (notice := st.session_state.get(NOTICE)):
+        return
+    kind, message, first = notice
+    now = time.monotonic()
+    if first is not None and now - first > NOTICE_S:
+        del st.session_state[NOTICE]
+        return
+    if first is None:
+        st.session_state[NOTICE] = (kind, message, now)
+    getattr(st, kind)(message)
 
 
 def draw(page, settings, trace):
